@@ -1,0 +1,38 @@
+"""Seeded sampling helpers for distributions torch cannot draw with an explicit generator."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def seed_from(generator: torch.Generator) -> int:
+    """Draw a 62-bit seed from ``generator`` (advancing it)."""
+    return int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device).item())
+
+
+def standard_gamma(shape: Tensor, generator: torch.Generator) -> Tensor:
+    """Gamma(shape, rate 1) draws, reproducible from ``generator``; same shape and dtype as ``shape``.
+
+    torch's gamma sampler only reads the global RNG, so it runs under a forked RNG state
+    seeded from ``generator``; the caller's global RNG is left untouched.
+    """
+    devices = [shape.device] if shape.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed_from(generator))
+        return torch._standard_gamma(shape)
+
+
+def beta(a: Tensor, b: Tensor, generator: torch.Generator) -> Tensor:
+    """Beta(a, b) draws as a ratio of gammas; ``a`` and ``b`` broadcast to a common shape."""
+    a, b = torch.broadcast_tensors(a, b)
+    x = standard_gamma(a.contiguous(), generator)
+    y = standard_gamma(b.contiguous(), generator)
+    return x / (x + y)
+
+
+def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A fresh generator on ``device`` seeded with ``seed``."""
+    generator = torch.Generator(device=device)
+    generator.manual_seed(int(seed))
+    return generator
