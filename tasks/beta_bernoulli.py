@@ -1,0 +1,50 @@
+"""Coin flips: p ~ Beta(a, b), observations ~ Bernoulli(p)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from simlib.families import Bernoulli, OutputFamily
+from simlib.random import beta
+from simlib.tasks.prediction import PredictionTaskBase
+
+
+@dataclass(frozen=True)
+class BetaBernoulli(PredictionTaskBase):
+    """Coin flips with a Beta prior on the bias; input ``[obs, seen]``."""
+
+    name: str = "beta-bernoulli"
+    a: float = 1.0
+    b: float = 1.0
+
+    @property
+    def output(self) -> OutputFamily:
+        return Bernoulli()
+
+    @property
+    def theta_names(self) -> tuple[str, ...]:
+        return ("p",)
+
+    @property
+    def observation_dim(self) -> int:
+        return 1
+
+    def encode_observation(self, observations: Tensor) -> Tensor:
+        return observations.to(torch.float64)[..., None]
+
+    def input_alphabet(self) -> tuple[Tensor, tuple[str, ...]]:
+        """Every input this task can produce: ``([3, 2] rows, labels)``."""
+        rows = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=torch.float64)
+        return rows, ("start", "0", "1")
+
+    def sample_theta(self, episodes: int, generator: torch.Generator) -> Tensor:
+        a = torch.full((episodes, 1), self.a, dtype=torch.float64, device=generator.device)
+        b = torch.full((episodes, 1), self.b, dtype=torch.float64, device=generator.device)
+        return beta(a, b, generator)
+
+    def sample_observations(self, theta: Tensor, horizon: int, generator: torch.Generator) -> Tensor:
+        u = torch.rand(theta.shape[0], horizon, generator=generator, dtype=torch.float64, device=theta.device)
+        return (u < theta[:, :1]).to(torch.float64)

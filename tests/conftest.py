@@ -1,0 +1,90 @@
+"""Shared fixtures: small tasks and a toy two-armed bandit for the closed-loop path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import torch
+from torch import Tensor
+
+from simlib import tasks
+
+
+@dataclass(frozen=True)
+class ToyBandit:
+    """Two Bernoulli arms with uniform priors; input = [one-hot previous action, reward, t / T]."""
+
+    horizon: int = 10
+    name: str = "toy-bandit"
+    closed_loop = True
+    n_actions = 2
+    input_dim = 4
+    theta_names = ("p0", "p1")
+
+    @property
+    def output(self):
+        from simlib.families import Policy
+
+        return Policy(2)
+
+    def config(self) -> dict:
+        return {"name": self.name, "horizon": self.horizon}
+
+    def sample_theta(self, episodes: int, generator: torch.Generator) -> Tensor:
+        return torch.rand(episodes, 2, generator=generator, dtype=torch.float64)
+
+    def first_input(self, episodes: int) -> Tensor:
+        return torch.zeros(episodes, 4, dtype=torch.float64)
+
+    def respond(self, theta: Tensor, action: Tensor, generator: torch.Generator) -> Tensor:
+        u = torch.rand(theta.shape[0], generator=generator, dtype=torch.float64)
+        return (u < self.expected_reward(theta, action)).to(torch.float64)
+
+    def expected_reward(self, theta: Tensor, action: Tensor) -> Tensor:
+        return theta.gather(1, action[:, None]).squeeze(1)
+
+    def encode_step(self, action: Tensor, reward: Tensor, t: int) -> Tensor:
+        onehot = torch.nn.functional.one_hot(action, 2).to(torch.float64)
+        time = torch.full_like(reward, t / self.horizon)
+        return torch.cat([onehot, reward[:, None], time[:, None]], dim=1)
+
+
+class SoftGreedy:
+    """Softmax over posterior means from per-arm (successes, failures); state [s0, f0, s1, f1]."""
+
+    input_dim = 4
+    state_dim = 4
+
+    def __init__(self, temperature: float = 0.1) -> None:
+        from simlib.families import Policy
+
+        self.output = Policy(2)
+        self.temperature = temperature
+
+    def initial_state(self, batch: int) -> Tensor:
+        return torch.zeros(batch, 4, dtype=torch.float64)
+
+    def step(self, x: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
+        x, s = x.to(torch.float64), s.to(torch.float64)
+        action, reward = x[:, :2], x[:, 2:3]
+        update = torch.stack([action * reward, action * (1 - reward)], dim=2).reshape(-1, 4)
+        s = s + update
+        means = (1 + s[:, 0::2]) / (2 + s[:, 0::2] + s[:, 1::2])
+        return torch.softmax(means / self.temperature, dim=1), s
+
+
+@pytest.fixture
+def toy_bandit() -> ToyBandit:
+    return ToyBandit()
+
+
+@pytest.fixture
+def soft_greedy() -> SoftGreedy:
+    return SoftGreedy()
+
+
+@pytest.fixture
+def coin():
+    """The beta-bernoulli task at its default horizon (T = 20)."""
+    return tasks.get("beta-bernoulli")
