@@ -1,0 +1,212 @@
+"""Traces: machines run on the same sampled inputs, stored as a labelled ``xarray.Dataset``.
+
+Layout (``E`` episodes, ``T`` steps, one state dimension per machine ``m``):
+
+* ``theta (episode, theta_param)`` -- the task parameters of each episode;
+* ``input (episode, time, input_dim)`` -- what every machine received at step t;
+* ``observation (episode, time)`` -- open-loop tasks: the value step t predicts;
+* ``action``, ``reward``, ``expected_reward (episode, time)`` -- closed-loop tasks: what the
+  driver did at step t and what it earned (``expected_reward`` is the pseudo-reward);
+* ``{m}_state (episode, time, {m}_state_dim)`` -- the state in which ``m`` received
+  ``input[:, t]`` (so ``s_0`` at t = 0), float64;
+* ``{m}_output (episode, time, {m}_param)`` -- ``f_m(input[:, t], {m}_state[:, t])``.
+
+Attributes are JSON strings (``task``, ``machines``) or scalars, so a trace file round-trips
+through netCDF. Open-loop traces feed the task's observations to every machine; closed-loop
+traces let one driver machine act and feed the same action-reward stream to all (paper §4.3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+
+import simlib
+from simlib.errors import SimlibError
+from simlib.io import atomic_path
+from simlib.machine import StateMachine, describe, state_names, unroll
+from simlib.random import make_generator
+from simlib.task import Task
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def sample_traces(
+    task: Task,
+    machines: dict[str, StateMachine],
+    episodes: int,
+    seed: int = 0,
+    *,
+    driver: str | None = None,
+) -> xr.Dataset:
+    """Run every machine on ``episodes`` episodes of ``task``.
+
+    Args:
+        task: a prediction task (open-loop) or an interactive one (closed-loop).
+        machines: name -> machine; names must be identifiers (they prefix variable names).
+        episodes: number of episodes, each ``task.horizon`` steps.
+        seed: seeds theta, observations, rewards and the driver's actions.
+        driver: closed-loop only: the machine whose sampled actions drive the episode
+            (default: the first machine).
+    """
+    _check(task, machines, episodes)
+    generator = make_generator(seed)
+    theta = task.sample_theta(episodes, generator)
+    if task.closed_loop:
+        driver = driver if driver is not None else next(iter(machines))
+        if driver not in machines:
+            raise SimlibError(f"driver {driver!r} is not one of the traced machines {list(machines)}")
+        data, runs = _closed_loop(task, machines, theta, driver, generator)
+    else:
+        observations = task.sample_observations(theta, task.horizon, generator)
+        inputs = task.encode(observations)
+        data = {"input": inputs, "observation": observations}
+        runs = {name: unroll(machine, inputs) for name, machine in machines.items()}
+    attrs = {
+        "simlib_traces": 1,
+        "task": json.dumps(task.config()),
+        "machines": json.dumps({name: describe(m) for name, m in machines.items()}),
+        "seed": int(seed),
+        "episodes": int(episodes),
+        "closed_loop": int(task.closed_loop),
+        "driver": driver or "",
+        "simlib_version": simlib.__version__,
+    }
+    return _dataset(task, machines, theta, data, runs, attrs)
+
+
+def _check(task: Task, machines: dict[str, StateMachine], episodes: int) -> None:
+    if episodes < 1:
+        raise SimlibError(f"episodes must be at least 1, got {episodes}")
+    if not machines:
+        raise SimlibError("sample_traces needs at least one machine")
+    for name, machine in machines.items():
+        if not _NAME.match(name):
+            raise SimlibError(f"machine name {name!r} must be an identifier (letters, digits, _)")
+        if machine.input_dim != task.input_dim:
+            raise SimlibError(
+                f"machine {name!r} takes {machine.input_dim} inputs but task {task.name!r} gives {task.input_dim}"
+            )
+
+
+@torch.no_grad()
+def _closed_loop(
+    task: Task,
+    machines: dict[str, StateMachine],
+    theta: torch.Tensor,
+    driver: str,
+    generator: torch.Generator,
+) -> tuple[dict[str, torch.Tensor], dict[str, tuple[torch.Tensor, torch.Tensor]]]:
+    """One driver acts; every machine steps on the same inputs. Returns (data, runs)."""
+    episodes = theta.shape[0]
+    x = task.first_input(episodes).to(torch.float64)
+    states = {name: m.initial_state(episodes) for name, m in machines.items()}
+    record: dict[str, list] = {"input": [], "action": [], "reward": [], "expected_reward": []}
+    outputs: dict[str, list] = {name: [] for name in machines}
+    visited: dict[str, list] = {name: [] for name in machines}
+    for t in range(task.horizon):
+        for name, machine in machines.items():
+            visited[name].append(states[name].to(torch.float64))
+            y, states[name] = machine.step(x, states[name])
+            outputs[name].append(y.to(torch.float64))
+        action = machines[driver].output.sample(outputs[driver][-1], generator).long()
+        reward = task.respond(theta, action, generator)
+        record["input"].append(x)
+        record["action"].append(action.to(torch.float64))
+        record["reward"].append(reward.to(torch.float64))
+        record["expected_reward"].append(task.expected_reward(theta, action).to(torch.float64))
+        x = task.encode_step(action, reward, t + 1).to(torch.float64)
+    data = {key: torch.stack(values, 1) for key, values in record.items()}
+    runs = {name: (torch.stack(outputs[name], 1), torch.stack(visited[name], 1)) for name in machines}
+    return data, runs
+
+
+def _dataset(
+    task: Task,
+    machines: dict[str, StateMachine],
+    theta: torch.Tensor,
+    data: dict[str, torch.Tensor],
+    runs: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    attrs: dict,
+) -> xr.Dataset:
+    episodes, horizon = data["input"].shape[:2]
+    variables = {
+        "theta": (("episode", "theta_param"), theta.cpu().numpy()),
+        "input": (("episode", "time", "input_dim"), data["input"].cpu().numpy()),
+    }
+    for key in ("observation", "action", "reward", "expected_reward"):
+        if key in data:
+            variables[key] = (("episode", "time"), data[key].cpu().numpy())
+    coords = {
+        "episode": np.arange(episodes),
+        "time": np.arange(horizon),
+        "theta_param": list(task.theta_names),
+    }
+    for name, (outputs, states) in runs.items():
+        machine = machines[name]
+        variables[f"{name}_state"] = (("episode", "time", f"{name}_state_dim"), states.cpu().numpy())
+        variables[f"{name}_output"] = (("episode", "time", f"{name}_param"), outputs.cpu().numpy())
+        coords[f"{name}_state_dim"] = list(state_names(machine))
+        coords[f"{name}_param"] = list(machine.output.param_names)
+    return xr.Dataset(variables, coords=coords, attrs=attrs)
+
+
+def machine_names(traces: xr.Dataset) -> list[str]:
+    """Names of the machines recorded in a trace."""
+    return list(json.loads(traces.attrs["machines"]))
+
+
+def require_machine(traces: xr.Dataset, name: str) -> None:
+    """Raise a clear error if ``name`` is not a machine of ``traces``."""
+    if f"{name}_state" not in traces:
+        raise SimlibError(f"no machine {name!r} in these traces; they hold {machine_names(traces)}")
+
+
+def split_episodes(traces: xr.Dataset, test_fraction: float, seed: int) -> tuple[xr.Dataset, xr.Dataset]:
+    """Random disjoint (train, test) episode subsets, ``test_fraction`` of them held out."""
+    episodes = traces.sizes["episode"]
+    n_test = int(round(test_fraction * episodes))
+    if not 1 <= n_test < episodes - 1:
+        raise SimlibError(f"cannot hold out {test_fraction:.0%} of {episodes} episodes and still fit")
+    order = np.random.default_rng(seed).permutation(episodes)
+    return traces.isel(episode=np.sort(order[n_test:])), traces.isel(episode=np.sort(order[:n_test]))
+
+
+def shuffled_pairing(traces: xr.Dataset, name: str, seed: int) -> xr.Dataset:
+    """A copy in which machine ``name``'s states are randomly re-paired across (episode, time).
+
+    The control for approximate simulation: an embedding fitted on shuffled pairs shows what
+    D_s and D_o look like when the states carry no correspondence.
+    """
+    require_machine(traces, name)
+    states = traces[f"{name}_state"].values
+    flat = states.reshape(-1, states.shape[-1])
+    order = np.random.default_rng(seed).permutation(flat.shape[0])
+    shuffled = traces.copy()
+    shuffled[f"{name}_state"] = (traces[f"{name}_state"].dims, flat[order].reshape(states.shape))
+    return shuffled
+
+
+def save_traces(traces: xr.Dataset, path: str | os.PathLike) -> Path:
+    """Write a trace to netCDF atomically (a temporary file in the same folder, then rename)."""
+    with atomic_path(path) as temporary:
+        traces.to_netcdf(temporary)
+    return Path(path)
+
+
+def load_traces(path: str | os.PathLike) -> xr.Dataset:
+    """Read a trace written by :func:`save_traces` (fully loaded; the file is closed)."""
+    try:
+        with xr.open_dataset(path) as opened:
+            traces = opened.load()
+    except (OSError, ValueError) as error:
+        raise SimlibError(f"cannot read traces from {path}: {error}") from None
+    if "simlib_traces" not in traces.attrs:
+        raise SimlibError(f"{path} is not a simlib trace file")
+    return traces
