@@ -1,0 +1,200 @@
+"""``compare(a, b, task)``: behaviour, both simulation directions and their controls.
+
+The report answers "does A compute what B computes?" with numbers:
+
+* behaviour -- eq. (2) ``KL(pi_b || pi_a)`` for prediction tasks (b is the reference, as
+  in ``simlib compare rnn:X opt:X``), eq. (3) for closed-loop tasks;
+* ``a_to_b`` -- phi maps A's states into B's, i.e. B simulates A; ``b_to_a`` the reverse;
+  each with the MLP phi, a linear phi baseline, D_s and D_o on held-out episodes;
+* controls -- phi fitted on a shuffled pairing of states, and bootstrap confidence
+  intervals over the held-out episodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import xarray as xr
+
+import simlib
+from simlib.behaviour import Behaviour, prediction_divergence, return_difference
+from simlib.bootstrap import bootstrap_ci
+from simlib.errors import SimlibError
+from simlib.machine import StateMachine
+from simlib.simulation import Simulation, SimulationResult
+from simlib.task import Task
+from simlib.threads import torch_threads
+from simlib.traces import sample_traces, shuffled_pairing, split_episodes
+
+
+@dataclass(frozen=True)
+class Direction:
+    """One simulation direction: the MLP phi, the linear baseline and the shuffled control."""
+
+    mlp: SimulationResult
+    linear: SimulationResult
+    shuffled: SimulationResult
+    simulation: Simulation = field(repr=False)
+
+    def to_dict(self) -> dict:
+        summary = self.mlp.to_dict()
+        summary["linear"] = {"d_s": self.linear.d_s, "d_o": self.linear.d_o}
+        return summary
+
+
+@dataclass(frozen=True)
+class ComparisonReport:
+    """Everything ``compare`` measured; :meth:`to_dict` is what ``simlib compare --json`` prints."""
+
+    task: Task
+    a: str
+    b: str
+    episodes: int
+    seed: int
+    behaviour: Behaviour
+    a_to_b: Direction
+    b_to_a: Direction
+    intervals: dict
+    settings: dict
+    traces: xr.Dataset = field(repr=False)
+    test_traces: xr.Dataset = field(repr=False)
+
+    def to_dict(self) -> dict:
+        directions = {"a_to_b": self.a_to_b, "b_to_a": self.b_to_a}
+        return {
+            "task": self.task.name,
+            "a": self.a,
+            "b": self.b,
+            "episodes": self.episodes,
+            "seed": self.seed,
+            "test_episodes": int(self.test_traces.sizes["episode"]),
+            "behaviour": {
+                "metric": self.behaviour.metric,
+                "value": self.behaviour.value,
+                "units": self.behaviour.units,
+            },
+            "a_to_b": self.a_to_b.to_dict(),
+            "b_to_a": self.b_to_a.to_dict(),
+            "controls": {
+                "shuffled": {
+                    name: {"d_s": d.shuffled.d_s, "d_o": d.shuffled.d_o} for name, d in directions.items()
+                },
+                "bootstrap": self.intervals,
+            },
+            "settings": self.settings,
+            "versions": {"simlib": simlib.__version__, "torch": torch.__version__, "numpy": np.__version__},
+        }
+
+
+def compare(
+    a: StateMachine,
+    b: StateMachine,
+    task: Task | None = None,
+    episodes: int = 500,
+    seed: int = 0,
+    *,
+    n_components: int | str | None = None,
+    test_fraction: float = 0.2,
+    hidden: int = 64,
+    resamples: int = 1000,
+    level: float = 0.95,
+    driver: str = "a",
+    threads: int | None = None,
+) -> ComparisonReport:
+    """Compare machine ``a`` with reference machine ``b`` on ``task``.
+
+    Args:
+        a, b: machines taking the task's inputs; ``b`` is the reference for behaviour.
+        task: the task; if omitted, read from the machines' ``task`` attribute.
+        episodes: traced episodes; ``test_fraction`` of them are held out for scoring.
+        seed: seeds traces, the split, phi and the controls.
+        n_components: see :class:`simlib.simulation.Simulation` (None = the paper's setting).
+        hidden: MLP width; resamples, level: bootstrap settings.
+        driver: closed-loop tasks: ``"a"`` or ``"b"``, the machine that acts in the traces.
+        threads: torch threads while fitting phi.
+    """
+    task = resolve_task(a, b, task)
+    if driver not in ("a", "b"):
+        raise SimlibError(f"driver must be 'a' or 'b', got {driver!r}")
+    traces = sample_traces(task, {"a": a, "b": b}, episodes, seed, driver=driver)
+    train, test = split_episodes(traces, test_fraction, seed)
+    if task.closed_loop:
+        behaviour = return_difference(task, a, b, episodes, seed)
+        statistic = np.abs
+    else:
+        behaviour = prediction_divergence(traces, "b", "a", b.output)
+        statistic = lambda means: means  # noqa: E731
+    settings = {"n_components": n_components, "test_fraction": test_fraction, "hidden": hidden, "driver": driver}
+    with torch_threads(threads):
+        a_to_b = _direction(train, test, "a", "b", b, seed, n_components, hidden, threads)
+        b_to_a = _direction(train, test, "b", "a", a, seed, n_components, hidden, threads)
+    interval = lambda values, stat=None: list(  # noqa: E731
+        bootstrap_ci(values, resamples, level, seed, **({"statistic": stat} if stat else {}))
+    )
+    intervals = {
+        "level": level,
+        "resamples": resamples,
+        "behaviour": interval(behaviour.per_episode, statistic),
+        **{
+            name: {"d_s": interval(d.mlp.d_s_per_episode), "d_o": interval(d.mlp.d_o_per_episode)}
+            for name, d in (("a_to_b", a_to_b), ("b_to_a", b_to_a))
+        },
+    }
+    return ComparisonReport(
+        task=task,
+        a=getattr(a, "spec", type(a).__name__),
+        b=getattr(b, "spec", type(b).__name__),
+        episodes=episodes,
+        seed=seed,
+        behaviour=behaviour,
+        a_to_b=a_to_b,
+        b_to_a=b_to_a,
+        intervals=intervals,
+        settings=settings,
+        traces=traces,
+        test_traces=test,
+    )
+
+
+def resolve_task(a: StateMachine, b: StateMachine, task: Task | None) -> Task:
+    """The task both machines are built for: ``task`` if given, else their own ``task``."""
+    named = [getattr(m, "task", None) for m in (a, b)]
+    for machine, own in zip((a, b), named):
+        reference = task or next((t for t in named if t is not None), None)
+        if own is not None and reference is not None and own.name != reference.name:
+            raise SimlibError(
+                f"machine {getattr(machine, 'spec', type(machine).__name__)!r} is built for task "
+                f"{own.name!r}, not {reference.name!r}"
+            )
+    task = task or next((t for t in named if t is not None), None)
+    if task is None:
+        raise SimlibError("compare needs a task: pass task=... or machines that carry one")
+    return task
+
+
+def _direction(
+    train: xr.Dataset,
+    test: xr.Dataset,
+    source: str,
+    target: str,
+    simulator: StateMachine,
+    seed: int,
+    n_components: int | str | None,
+    hidden: int,
+    threads: int | None,
+) -> Direction:
+    """Fit and score phi: source -> target, with the linear baseline and the shuffled control."""
+    make = lambda phi: Simulation(  # noqa: E731
+        n_components=n_components, phi=phi, hidden=hidden, random_state=seed, threads=threads
+    )
+    mlp = make("mlp").fit(train, source, target, simulator)
+    linear = make("linear").fit(train, source, target, simulator)
+    shuffled = make("mlp").fit(shuffled_pairing(train, target, seed + 1), source, target, simulator)
+    return Direction(
+        mlp=mlp.score(test),
+        linear=linear.score(test),
+        shuffled=shuffled.score(shuffled_pairing(test, target, seed + 2)),
+        simulation=mlp,
+    )

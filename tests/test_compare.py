@@ -1,0 +1,86 @@
+"""compare(): the report, its controls, closed-loop comparisons and task resolution."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from simlib import SimlibError, machines
+from simlib.compare import compare, resolve_task
+
+
+@pytest.fixture(scope="module")
+def report():
+    return compare(machines.load("history:beta-bernoulli"), machines.load("opt:beta-bernoulli"), episodes=200, seed=1)
+
+
+def test_report_dict_has_the_documented_contract(report):
+    summary = report.to_dict()
+    assert json.loads(json.dumps(summary)) == summary
+    assert summary["task"] == "beta-bernoulli"
+    assert (summary["a"], summary["b"]) == ("history:beta-bernoulli", "opt:beta-bernoulli")
+    assert (summary["episodes"], summary["seed"], summary["test_episodes"]) == (200, 1, 40)
+    assert summary["behaviour"]["metric"] == "kl(b||a)" and summary["behaviour"]["value"] == 0.0
+    for key in ("a_to_b", "b_to_a"):
+        assert {"d_s", "d_o", "linear", "converged", "n_components"} <= set(summary[key])
+        assert set(summary["controls"]["shuffled"][key]) == {"d_s", "d_o"}
+        low, high = summary["controls"]["bootstrap"][key]["d_s"]
+        assert low <= summary[key]["d_s"] <= high
+
+
+def test_bootstrap_intervals_cover_their_estimates(report):
+    boot = report.intervals
+    assert boot["level"] == 0.95 and boot["resamples"] == 1000
+    for key, direction in (("a_to_b", report.a_to_b), ("b_to_a", report.b_to_a)):
+        low, high = boot[key]["d_o"]
+        assert low <= direction.mlp.d_o <= high
+        assert high - low > 0
+
+
+def test_shuffled_control_is_at_chance(report):
+    for direction in (report.a_to_b, report.b_to_a):
+        assert 0.8 < direction.shuffled.d_s < 1.2
+        assert direction.shuffled.d_s > direction.mlp.d_s
+
+
+def test_closed_loop_compare_uses_eq3_and_the_shared_stream(toy_bandit, soft_greedy):
+    reflected = machines.rotate(soft_greedy, torch.diag(torch.tensor([1.0, -1.0, 1.0, 1.0], dtype=torch.float64)))
+    result = compare(soft_greedy, reflected, toy_bandit, episodes=300, seed=0)
+    assert result.behaviour.metric == "|return(a)-return(b)|"
+    assert result.behaviour.value == 0.0  # same policy, same seeds: identical pseudo-returns
+    assert result.a_to_b.mlp.d_o < 1e-3 and result.b_to_a.mlp.d_s < 0.01
+    traces = result.traces
+    assert traces.attrs["driver"] == "a"
+    np.testing.assert_allclose(traces["a_output"].values, traces["b_output"].values, atol=1e-12)
+
+
+
+def test_task_is_read_off_the_machines_and_must_agree(coin):
+    opt = machines.load("opt:beta-bernoulli")
+    assert resolve_task(opt, machines.load("history:beta-bernoulli"), None) == coin
+    stranger = machines.CountPredictor()
+    with pytest.raises(SimlibError, match="needs a task"):
+        resolve_task(stranger, machines.CountPredictor(), None)
+    stranger.task = type("Other", (), {"name": "other-task"})()
+    with pytest.raises(SimlibError, match="other-task"):
+        resolve_task(stranger, opt, None)
+    with pytest.raises(SimlibError):
+        compare(opt, opt, coin, driver="c")
+
+def test_return_difference_detects_a_worse_policy(toy_bandit, soft_greedy):
+    from simlib.behaviour import return_difference
+
+    class Uniform:
+        input_dim, state_dim, output = 4, 4, soft_greedy.output
+
+        def initial_state(self, batch):
+            return torch.zeros(batch, 4, dtype=torch.float64)
+
+        def step(self, x, s):
+            return torch.full((x.shape[0], 2), 0.5, dtype=torch.float64), s
+
+    gap = return_difference(toy_bandit, soft_greedy, Uniform(), 2000, seed=0)
+    # uniform earns 0.5 per step; greedy on two U(0, 1) arms approaches E[max] = 2/3
+    assert 0.5 < gap.value < 10 * (2 / 3 - 0.5)
+    assert gap.per_time.shape == (10,)
