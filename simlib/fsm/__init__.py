@@ -1,0 +1,33 @@
+"""Finite Mealy machines on integer arrays: extraction, minimisation, simulation, bisimulation."""
+
+from simlib.fsm.extract import QuantisedMealy, extract_exact, extract_quantised, symbolise
+from simlib.fsm.from_task import Extraction, extract_on_task
+from simlib.fsm.graph import from_networkx, to_networkx, write_graph
+from simlib.fsm.mealy import FiniteMealy
+from simlib.fsm.minimise import minimise
+from simlib.fsm.relations import (
+    bisimilar,
+    counterexample,
+    distinguishing_word,
+    simulates,
+    simulation_preorder,
+)
+
+__all__ = [
+    "Extraction",
+    "FiniteMealy",
+    "QuantisedMealy",
+    "bisimilar",
+    "counterexample",
+    "distinguishing_word",
+    "extract_exact",
+    "extract_on_task",
+    "extract_quantised",
+    "from_networkx",
+    "minimise",
+    "simulates",
+    "simulation_preorder",
+    "symbolise",
+    "to_networkx",
+    "write_graph",
+]

@@ -1,0 +1,245 @@
+"""Turn a continuous StateMachine (or its traces) into a :class:`FiniteMealy`.
+
+* :func:`extract_exact` -- breadth-first enumeration of the reachable states of a machine
+  whose states are finitely many (count-based Bayes agents), up to a depth;
+* :func:`extract_quantised` -- k-means quantisation of the states seen in traces (networks);
+* :func:`symbolise` -- map continuous input rows to alphabet ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from simlib.errors import SimlibError
+from simlib.fsm.mealy import FiniteMealy
+from simlib.machine import StateMachine
+
+_MATCH_TOLERANCE = 1e-9
+_KMEANS_INITS = 10
+
+
+def _as_numpy(array: Tensor | np.ndarray, dtype: type) -> np.ndarray:
+    if isinstance(array, Tensor):
+        array = array.detach().cpu().numpy()
+    return np.asarray(array, dtype=dtype)
+
+
+def _round(rows: np.ndarray, decimals: int) -> np.ndarray:
+    """Round and turn -0.0 into 0.0, so equal values have equal bytes."""
+    return np.round(rows, decimals) + 0.0
+
+
+def _unique_rows_in_order(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of ``rows [N, D]`` numbered by first occurrence: ``(unique [U, D], ids [N])``."""
+    if rows.shape[0] == 0:
+        return rows[:0], np.zeros(0, dtype=np.int64)
+    unique, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return unique[order], rank[inverse.ravel()]
+
+
+@torch.no_grad()
+def extract_exact(
+    machine: StateMachine,
+    alphabet: Tensor,
+    labels: Sequence[str],
+    depth: int,
+    *,
+    decimals: int = 9,
+    max_states: int = 100_000,
+) -> FiniteMealy:
+    """Enumerate the states reachable in at most ``depth`` inputs, breadth first.
+
+    Every row of ``alphabet [K, input_dim]`` is applied to every expanded state, one batched
+    ``step`` per level. States are identified by their vector rounded to ``decimals``; outputs
+    likewise become symbols. States first reached at level ``depth`` are stepped too (their
+    outputs are recorded), but a successor that is not already known goes to one absorbing
+    END state (no transitions, NaN state vector, depth -1).
+
+    Raises:
+        SimlibError: bad arguments, or more than ``max_states`` states (END not counted).
+    """
+    alphabet = torch.as_tensor(alphabet)
+    labels = tuple(str(label) for label in labels)
+    if alphabet.ndim != 2 or alphabet.shape[0] != len(labels) or alphabet.shape[1] != machine.input_dim:
+        expected = f"[{len(labels)} labels, input_dim={machine.input_dim}]"
+        raise SimlibError(f"alphabet must be {expected}, got {tuple(alphabet.shape)}")
+    if depth < 0:
+        raise SimlibError(f"depth must be >= 0, got {depth}")
+    n_inputs = alphabet.shape[0]
+    start = machine.initial_state(1)
+    alphabet = alphabet.to(start.device)
+    index = {_round(_as_numpy(start[0], np.float64), decimals).tobytes(): 0}
+    states, depths = [start[0]], [0]
+    successor_rows, output_rows = [], []
+    frontier, level, end = [0], 0, -2
+    while frontier:
+        batch = torch.stack([states[i] for i in frontier]).repeat_interleave(n_inputs, dim=0)
+        y, s_next = machine.step(alphabet.repeat(len(frontier), 1), batch)
+        keys, ids = _unique_rows_in_order(_round(_as_numpy(s_next, np.float64), decimals))
+        first = np.unique(ids, return_index=True)[1]
+        known = np.empty(len(keys), dtype=np.int64)
+        frontier = []
+        for u, key in enumerate(keys):
+            state = index.get(key.tobytes())
+            if state is None and level < depth:
+                if len(states) >= max_states:
+                    raise SimlibError(
+                        f"exact extraction passed max_states={max_states} at depth {level + 1}; "
+                        "lower the depth or raise max_states"
+                    )
+                state = index[key.tobytes()] = len(states)
+                states.append(s_next[first[u]])
+                depths.append(level + 1)
+                frontier.append(state)
+            known[u] = end if state is None else state
+        successor_rows.append(known[ids].reshape(-1, n_inputs))
+        output_rows.append(_round(_as_numpy(y, np.float64), decimals))
+        level += 1
+    delta = np.concatenate(successor_rows)
+    values, output = _unique_rows_in_order(np.concatenate(output_rows))
+    output = output.reshape(-1, n_inputs)
+    vectors = torch.stack(states).to(torch.float64).cpu().numpy()
+    depths = np.array(depths)
+    if (delta == end).any():
+        delta[delta == end] = len(states)
+        delta = np.vstack([delta, np.full((1, n_inputs), -1)])
+        output = np.vstack([output, np.full((1, n_inputs), -1)])
+        vectors = np.vstack([vectors, np.full((1, vectors.shape[1]), np.nan)])
+        depths = np.append(depths, -1)
+    return FiniteMealy(delta, output, 0, values, labels, vectors, depths)
+
+
+@dataclass(frozen=True, eq=False)
+class QuantisedMealy:
+    """A machine quantised from traces, with how well the clusters respect the dynamics.
+
+    Attributes:
+        machine: states ``0..n_clusters-1`` are clusters; one extra absorbing END state exists
+            when some (cluster, symbol) was seen only at a trace's last step.
+        transition_fidelity: fraction of observed transitions that go to the majority successor
+            (NaN when the traces have a single step).
+        ambiguous: number of (cluster, symbol) pairs with more than one observed successor.
+        per_state_fidelity: ``[n_clusters]`` the same fraction per source cluster (NaN if none).
+        labels: ``int [E, T]`` the cluster of every trace state.
+        centers: ``[n_clusters, state_dim]`` k-means centres.
+    """
+
+    machine: FiniteMealy
+    transition_fidelity: float
+    ambiguous: int
+    per_state_fidelity: np.ndarray
+    labels: np.ndarray
+    centers: np.ndarray
+
+
+def extract_quantised(
+    states: Tensor | np.ndarray,
+    symbols: Tensor | np.ndarray,
+    outputs: Tensor | np.ndarray,
+    input_labels: Sequence[str],
+    n_clusters: int,
+    *,
+    random_state: int = 0,
+    decimals: int = 3,
+) -> QuantisedMealy:
+    """Cluster trace states with k-means and read off majority transitions.
+
+    Args:
+        states: ``[E, T, S]``; ``states[:, t]`` received ``symbols[:, t]`` and emitted
+            ``outputs[:, t]``, so ``states[:, t] --symbols[:, t]--> states[:, t + 1]``.
+        symbols: ``int [E, T]`` input ids into ``input_labels``.
+        outputs: ``[E, T, P]``.
+
+    The output of a (cluster, symbol) pair is the mean output over its steps, rounded to
+    ``decimals``; unobserved pairs are undefined; the initial state is the majority cluster
+    of ``states[:, 0]``.
+    """
+    x = _as_numpy(states, np.float64)
+    sym = _as_numpy(symbols, np.int64)
+    y = _as_numpy(outputs, np.float64)
+    labels_in = tuple(str(label) for label in input_labels)
+    n_inputs = len(labels_in)
+    if x.ndim != 3 or sym.shape != x.shape[:2] or y.ndim != 3 or y.shape[:2] != x.shape[:2]:
+        raise SimlibError(
+            f"need states [E, T, S], symbols [E, T], outputs [E, T, P]; got {x.shape}, {sym.shape}, {y.shape}"
+        )
+    if sym.size and (sym.min() < 0 or sym.max() >= n_inputs):
+        raise SimlibError(f"symbols must lie in 0..{n_inputs - 1}")
+    if not 1 <= n_clusters <= x.shape[0] * x.shape[1]:
+        raise SimlibError(f"n_clusters must be between 1 and the number of states {x.shape[0] * x.shape[1]}")
+    from sklearn.cluster import KMeans  # deferred: importing scikit-learn costs ~1 s of start-up
+
+    kmeans = KMeans(n_clusters=n_clusters, n_init=_KMEANS_INITS, random_state=random_state)
+    cluster = kmeans.fit_predict(x.reshape(-1, x.shape[2])).reshape(sym.shape).astype(np.int64)
+
+    pair = (cluster[:, :-1] * n_inputs + sym[:, :-1]).ravel()
+    target = cluster[:, 1:].ravel()
+    triples, counts = np.unique(np.stack([pair, target], axis=1), axis=0, return_counts=True)
+    order = np.lexsort((triples[:, 1], -counts, triples[:, 0]))
+    triples, counts = triples[order], counts[order]
+    is_majority = np.r_[True, triples[1:, 0] != triples[:-1, 0]] if len(triples) else np.zeros(0, bool)
+    majority_pairs, majority_targets = triples[is_majority, 0], triples[is_majority, 1]
+    n_pairs = n_clusters * n_inputs
+    successors_per_pair = np.bincount(triples[:, 0], minlength=n_pairs)
+    agree = np.bincount(majority_pairs // n_inputs, weights=counts[is_majority], minlength=n_clusters)
+    total = np.bincount(pair // n_inputs, minlength=n_clusters)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_state = agree / total
+    fidelity = float(agree.sum() / total.sum()) if total.sum() else float("nan")
+
+    all_pairs = (cluster * n_inputs + sym).ravel()
+    seen = np.bincount(all_pairs, minlength=n_pairs)
+    flat_outputs = y.reshape(-1, y.shape[2])
+    sums = np.zeros((n_pairs, y.shape[2]))
+    np.add.at(sums, all_pairs, flat_outputs)
+    observed = np.flatnonzero(seen)
+    values, symbol_ids = _unique_rows_in_order(_round(sums[observed] / seen[observed, None], decimals))
+    output = np.full(n_pairs, -1)
+    output[observed] = symbol_ids
+    delta = np.full(n_pairs, -1)
+    delta[majority_pairs] = majority_targets
+    vectors = kmeans.cluster_centers_.astype(np.float64)
+    dangling = (output >= 0) & (delta < 0)
+    if dangling.any():
+        delta[dangling] = n_clusters
+        delta = np.append(delta, np.full(n_inputs, -1))
+        output = np.append(output, np.full(n_inputs, -1))
+        vectors = np.vstack([vectors, np.full((1, vectors.shape[1]), np.nan)])
+    initial = int(np.bincount(cluster[:, 0], minlength=n_clusters).argmax())
+    machine = FiniteMealy(
+        delta.reshape(-1, n_inputs), output.reshape(-1, n_inputs), initial, values, labels_in, vectors
+    )
+    return QuantisedMealy(
+        machine=machine,
+        transition_fidelity=fidelity,
+        ambiguous=int((successors_per_pair > 1).sum()),
+        per_state_fidelity=per_state,
+        labels=cluster,
+        centers=kmeans.cluster_centers_.astype(np.float64),
+    )
+
+
+def symbolise(inputs: Tensor | np.ndarray, alphabet: Tensor | np.ndarray) -> np.ndarray:
+    """``inputs [E, T, input_dim]`` -> ``int [E, T]`` index of the matching ``alphabet [K, input_dim]`` row.
+
+    Raises:
+        SimlibError: some input matches no alphabet row (max abs difference > 1e-9).
+    """
+    x = _as_numpy(inputs, np.float64)
+    rows = _as_numpy(alphabet, np.float64)
+    if rows.ndim != 2 or x.shape[-1] != rows.shape[1]:
+        raise SimlibError(f"inputs [..., {x.shape[-1]}] do not fit alphabet {rows.shape}")
+    match = np.abs(x[..., None, :] - rows).max(axis=-1) <= _MATCH_TOLERANCE
+    matched = match.any(axis=-1)
+    if not matched.all():
+        where = tuple(int(i) for i in np.argwhere(~matched)[0])
+        raise SimlibError(f"input {x[where].tolist()} at {where} is not in the alphabet")
+    return match.argmax(axis=-1).astype(np.int64)

@@ -1,0 +1,111 @@
+"""Simulation preorder and bisimulation between two finite (partial) Mealy machines.
+
+The machines may come from different extractions: their output symbols are matched by value
+(rounded to ``decimals``); their inputs must carry identical labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simlib.errors import SimlibError
+from simlib.fsm.mealy import FiniteMealy
+
+
+def _aligned_outputs(a: FiniteMealy, b: FiniteMealy, decimals: int) -> tuple[np.ndarray, np.ndarray]:
+    """Both output arrays ``[n_states, n_inputs]`` re-expressed in one shared symbol table (-1 kept)."""
+    if a.input_labels != b.input_labels:
+        raise SimlibError(f"machines have different inputs: {a.input_labels} vs {b.input_labels}")
+    width_a, width_b = a.output_values.shape[1], b.output_values.shape[1]
+    if width_a != width_b:
+        raise SimlibError(f"machines have outputs of different widths: {width_a} vs {width_b}")
+    values = np.round(np.concatenate([a.output_values, b.output_values]), decimals) + 0.0
+    shared = np.unique(values, axis=0, return_inverse=True)[1].ravel().astype(np.int64)
+    split = a.n_symbols
+    return np.append(shared[:split], -1)[a.output], np.append(shared[split:], -1)[b.output]
+
+
+def simulation_preorder(n: FiniteMealy, m: FiniteMealy, *, decimals: int = 9) -> np.ndarray:
+    """``bool [n.n_states, m.n_states]``: ``R[s, t]`` iff state t of m simulates state s of n.
+
+    The greatest relation such that wherever n is defined at (s, i), m is defined at (t, i)
+    with the same output and ``R[delta_n(s, i), delta_m(t, i)]``; computed as a greatest
+    fixpoint over the whole matrix.
+    """
+    out_n, out_m = _aligned_outputs(n, m, decimals)
+    defined_n, defined_m = n.delta >= 0, m.delta >= 0
+    next_n, next_m = np.where(defined_n, n.delta, 0), np.where(defined_m, m.delta, 0)
+    relation = np.ones((n.n_states, m.n_states), dtype=bool)
+    for i in range(n.n_inputs):
+        matches = defined_m[None, :, i] & (out_n[:, i, None] == out_m[None, :, i])
+        relation &= ~defined_n[:, i, None] | matches
+    while True:
+        refined = relation.copy()
+        for i in range(n.n_inputs):
+            refined &= ~defined_n[:, i, None] | relation[np.ix_(next_n[:, i], next_m[:, i])]
+        if refined.sum() == relation.sum():
+            return relation
+        relation = refined
+
+
+def _first_failure(a: FiniteMealy, b: FiniteMealy, symmetric: bool, decimals: int) -> list[str] | None:
+    """Shortest word (labels) from the initial pair on which the product fails, else None.
+
+    Fails where a is defined and b is not or the outputs differ; with ``symmetric`` also where
+    b is defined and a is not. Breadth-first over reachable state pairs, level by level.
+    """
+    out_a, out_b = _aligned_outputs(a, b, decimals)
+    width = b.n_states
+    visited = np.array([a.initial * width + b.initial])
+    levels = [(visited, np.array([-1]), np.array([-1]))]
+    while True:
+        codes = levels[-1][0]
+        s, t = codes // width, codes % width
+        next_a, next_b = a.delta[s], b.delta[t]
+        defined_a, defined_b = next_a >= 0, next_b >= 0
+        same = out_a[s] == out_b[t]
+        fail = defined_a & (~defined_b | ~same)
+        if symmetric:
+            fail |= defined_b & ~defined_a
+        if fail.any():
+            pair, symbol = np.argwhere(fail)[0]
+            return _word(levels, int(pair), int(symbol), a.input_labels)
+        parent, symbol = np.nonzero(defined_a & defined_b & same)
+        successors = next_a[parent, symbol] * width + next_b[parent, symbol]
+        first = np.sort(np.unique(successors, return_index=True)[1])
+        first = first[~np.isin(successors[first], visited)]
+        if first.size == 0:
+            return None
+        visited = np.concatenate([visited, successors[first]])
+        levels.append((successors[first], parent[first], symbol[first]))
+
+
+def _word(
+    levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]], pair: int, symbol: int, labels: tuple[str, ...]
+) -> list[str]:
+    """Read the word back through the BFS levels' (codes, parent, symbol) arrays."""
+    word = [labels[symbol]]
+    for _, parents, symbols in reversed(levels[1:]):
+        word.append(labels[symbols[pair]])
+        pair = parents[pair]
+    return word[::-1]
+
+
+def counterexample(n: FiniteMealy, m: FiniteMealy, *, decimals: int = 9) -> list[str] | None:
+    """Shortest word on which n is defined but m is undefined or outputs otherwise; None if m simulates n."""
+    return _first_failure(n, m, symmetric=False, decimals=decimals)
+
+
+def simulates(m: FiniteMealy, n: FiniteMealy, *, decimals: int = 9) -> bool:
+    """Whether m, from its initial state, simulates n from its initial state."""
+    return counterexample(n, m, decimals=decimals) is None
+
+
+def distinguishing_word(a: FiniteMealy, b: FiniteMealy, *, decimals: int = 9) -> list[str] | None:
+    """Shortest word on which a and b differ in definedness or output; None if bisimilar."""
+    return _first_failure(a, b, symmetric=True, decimals=decimals)
+
+
+def bisimilar(a: FiniteMealy, b: FiniteMealy, *, decimals: int = 9) -> bool:
+    """Whether a and b (deterministic) are bisimilar from their initial states."""
+    return distinguishing_word(a, b, decimals=decimals) is None
