@@ -1,0 +1,140 @@
+"""The ``simlib`` command line: parse, call the library, print or write. No analysis here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from simlib import tasks as task_registry
+from simlib.cli.report_text import comparison_text, fsm_text
+from simlib.compare import compare as run_compare
+from simlib.errors import SimlibError
+from simlib.fsm import extract_on_task, write_graph
+from simlib.io import atomic_path, write_text
+from simlib.machines import load, specs
+from simlib.task import Task
+from simlib.traces import save_traces
+
+app = typer.Typer(
+    name="simlib",
+    help="Compare state machines: does this recurrent agent compute what that one computes?",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _components(value: Optional[str]) -> int | str | None:
+    if value is None or value == "full":
+        return value
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise typer.BadParameter(f"expected a positive integer or 'full', got {value!r}", param_hint="--n-components")
+
+
+def _task(name: Optional[str]) -> Task | None:
+    return task_registry.get(name) if name else None
+
+
+@app.command("compare")
+def compare_command(
+    a: Annotated[str, typer.Argument(help="Machine spec A, e.g. history:beta-bernoulli.")],
+    b: Annotated[str, typer.Argument(help="Reference machine spec B, e.g. opt:beta-bernoulli.")],
+    task: Annotated[Optional[str], typer.Option(help="Task name (default: the machines' own task).")] = None,
+    episodes: Annotated[int, typer.Option(min=10, help="Episodes to trace.")] = 500,
+    seed: Annotated[int, typer.Option(help="Seed for traces, split, phi and controls.")] = 0,
+    n_components: Annotated[
+        Optional[str], typer.Option(help="Principal components per machine: an integer, 'full', or the paper's default.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for report.json, traces.nc and figure3.png.")] = None,
+) -> None:
+    """Behaviour and approximate simulation in both directions, with controls."""
+    chosen = _task(task)
+    report = run_compare(
+        load(a, chosen), load(b, chosen), chosen, episodes=episodes, seed=seed, n_components=_components(n_components)
+    )
+    summary = report.to_dict()
+    if out is not None:
+        _write_outputs(report, summary, out)
+    typer.echo(json.dumps(summary) if as_json else comparison_text(summary))
+
+
+def _write_outputs(report, summary: dict, out: Path) -> None:
+    from simlib.plots import simulation_panel
+
+    write_text(out / "report.json", json.dumps(summary, indent=2) + "\n")
+    save_traces(report.traces, out / "traces.nc")
+    with atomic_path(out / "figure3.png") as temporary:
+        simulation_panel(report).savefig(temporary, dpi=120)
+
+
+@app.command("fsm")
+def fsm_command(
+    spec: Annotated[str, typer.Argument(help="Machine spec, e.g. opt:beta-bernoulli.")],
+    task: Annotated[Optional[str], typer.Option(help="Task name (default: the machine's own task).")] = None,
+    method: Annotated[str, typer.Option(help="'exact' (enumerate reachable states) or 'quantised' (k-means).")] = "exact",
+    depth: Annotated[Optional[int], typer.Option(min=0, help="Exact: inputs to enumerate (default: the horizon).")] = None,
+    clusters: Annotated[int, typer.Option(min=1, help="Quantised: number of k-means states.")] = 64,
+    episodes: Annotated[int, typer.Option(min=1, help="Quantised: episodes to sample states from.")] = 500,
+    seed: Annotated[int, typer.Option(help="Quantised: seed for episodes and k-means.")] = 0,
+    out: Annotated[Optional[Path], typer.Option(help="Write the graph: .graphml, .gml or .json.")] = None,
+    minimised: Annotated[bool, typer.Option("--minimise/--no-minimise", help="Write the minimised machine.")] = True,
+) -> None:
+    """Extract a finite Mealy machine, minimise it, optionally write it as a graph."""
+    chosen = _task(task)
+    machine = load(spec, chosen)
+    extraction = extract_on_task(
+        machine, machine.task, method, depth=depth, clusters=clusters, episodes=episodes, seed=seed
+    )
+    if out is not None:
+        write_graph(extraction.minimal if minimised else extraction.machine, out)
+    typer.echo(fsm_text(spec, machine.task.name, extraction.summary(), out, minimised))
+
+
+@app.command("tasks")
+def tasks_command() -> None:
+    """List the registered tasks."""
+    for name in task_registry.names():
+        typer.echo(f"{name:<28}{task_registry.summary(name)}")
+
+
+@app.command("machines")
+def machines_command() -> None:
+    """List the machine specs that can be loaded."""
+    for spec, summary in specs():
+        typer.echo(f"{spec:<32}{summary}")
+
+
+def _is_usage_error(error: Exception) -> bool:
+    """Click's and Typer's parse errors (their classes differ between Typer versions)."""
+    return hasattr(error, "format_message") and hasattr(error, "exit_code")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: user errors become one stderr line and exit code 2."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="simlib", standalone_mode=False)
+    except SimlibError as error:
+        print(f"simlib: error: {error}", file=sys.stderr)
+        code = 2
+    except Exception as error:
+        if type(error).__name__ == "Abort":
+            print("simlib: aborted", file=sys.stderr)
+            code = 1
+        elif _is_usage_error(error):
+            message = " ".join(error.format_message().split())
+            if message:
+                print(f"simlib: error: {message}", file=sys.stderr)
+            code = 2 if message else 0  # a bare `simlib` has printed its help
+        else:
+            raise
+    code = code if isinstance(code, int) else 0
+    if argv is None:
+        sys.exit(code)
+    return code

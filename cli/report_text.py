@@ -1,0 +1,66 @@
+"""Plain-text rendering of a comparison report for the terminal."""
+
+from __future__ import annotations
+
+
+def _num(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def _interval(bounds: list[float]) -> str:
+    return f"[{_num(bounds[0])}, {_num(bounds[1])}]"
+
+
+def comparison_text(report: dict) -> str:
+    """Render ``ComparisonReport.to_dict()`` as a few aligned lines."""
+    boot = report["controls"]["bootstrap"]
+    shuffled = report["controls"]["shuffled"]
+    level = f"{boot['level']:.0%} CI"
+    behaviour = report["behaviour"]
+    lines = [
+        f"task {report['task']}   A = {report['a']}   B = {report['b']}",
+        f"{report['episodes']} episodes ({report['test_episodes']} held out for scoring), seed {report['seed']}",
+        "",
+        f"behaviour  {behaviour['metric']} = {_num(behaviour['value'])} {behaviour['units']}"
+        f"   {level} {_interval(boot['behaviour'])}",
+        "",
+        f"{'simulation':<22}{'D_s':>10} {level:>20}{'D_o (nats)':>12} {level:>20}"
+        f"{'linear D_s':>12}{'linear D_o':>12}{'shuffled D_s':>14}{'shuffled D_o':>14}",
+    ]
+    for key, label in (("a_to_b", "A -> B (B simulates A)"), ("b_to_a", "B -> A (A simulates B)")):
+        d = report[key]
+        lines.append(
+            f"{label:<22}{_num(d['d_s']):>10} {_interval(boot[key]['d_s']):>20}{_num(d['d_o']):>12} "
+            f"{_interval(boot[key]['d_o']):>20}{_num(d['linear']['d_s']):>12}{_num(d['linear']['d_o']):>12}"
+            f"{_num(shuffled[key]['d_s']):>14}{_num(shuffled[key]['d_o']):>14}"
+        )
+    notes = [
+        f"{label}: phi did not converge ({report[key]['fit_steps']} steps)"
+        for key, label in (("a_to_b", "A -> B"), ("b_to_a", "B -> A"))
+        if not report[key]["converged"]
+    ]
+    components = report["a_to_b"]["n_components"]
+    lines += [
+        "",
+        f"principal components kept: A {components[0]}, B {components[1]}"
+        f" (n_components = {report['settings']['n_components'] or 'smaller state dimension'})",
+        *notes,
+    ]
+    return "\n".join(lines)
+
+
+def fsm_text(spec: str, task: str, summary: dict, out, minimised: bool) -> str:
+    """Render an extraction summary."""
+    lines = [
+        f"{spec} on {task}: {summary['method']} extraction",
+        f"states {summary['states']}, transitions {summary['transitions']}, "
+        f"output symbols {summary['output_symbols']}; minimised: {summary['minimal_states']} states",
+    ]
+    if summary["transition_fidelity"] is not None:
+        lines.append(
+            f"transition fidelity {summary['transition_fidelity']:.3f}, "
+            f"ambiguous (state, input) pairs {summary['ambiguous_transitions']}"
+        )
+    if out is not None:
+        lines.append(f"{'minimised' if minimised else 'extracted'} machine written to {out}")
+    return "\n".join(lines)
