@@ -16,6 +16,7 @@ if the two machines' output families differ, scoring raises instead of switching
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass, field
 
@@ -114,6 +115,22 @@ class Simulation:
         self.output_measure = output_measure
         self.random_state = random_state
         self.threads = threads
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor's arguments (scikit-learn's estimator convention)."""
+        return {name: getattr(self, name) for name in inspect.signature(type(self).__init__).parameters if name != "self"}
+
+    def set_params(self, **params) -> Simulation:
+        """Change hyperparameters; unknown names raise. Returns self."""
+        unknown = set(params) - set(self.get_params())
+        if unknown:
+            raise SimlibError(f"unknown Simulation parameters: {sorted(unknown)}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        return f"Simulation({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
 
     def fit(self, traces: xr.Dataset, source: str, target: str, simulator: StateMachine) -> Simulation:
         """Learn whitenings and phi: ``source`` states -> ``target`` states.

@@ -160,3 +160,14 @@ def test_bad_settings_are_user_errors(coin_split, settings):
 def test_score_before_fit_is_a_user_error(coin_split):
     with pytest.raises(SimlibError):
         Simulation().score(coin_split[1])
+
+
+def test_estimator_parameters_round_trip():
+    sim = Simulation(n_components="full", hidden=32)
+    params = sim.get_params()
+    assert params["n_components"] == "full" and params["hidden"] == 32 and "random_state" in params
+    assert Simulation(**params).get_params() == params
+    assert sim.set_params(hidden=16).hidden == 16
+    assert "hidden=16" in repr(sim)
+    with pytest.raises(SimlibError):
+        sim.set_params(width=3)
