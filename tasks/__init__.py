@@ -1,6 +1,20 @@
 """Task distributions: priors, observation and reward models, episodes, the registry."""
 
 from simlib.tasks.beta_bernoulli import BetaBernoulli
+from simlib.tasks.dirichlet_categorical import DirichletCategorical
+from simlib.tasks.gamma_exponential import GammaExponential
+from simlib.tasks.gaussian import GammaNormal, NormalGamma, NormalNormal
 from simlib.tasks.registry import from_config, get, names, summary
 
-__all__ = ["BetaBernoulli", "from_config", "get", "names", "summary"]
+__all__ = [
+    "BetaBernoulli",
+    "DirichletCategorical",
+    "GammaExponential",
+    "GammaNormal",
+    "NormalGamma",
+    "NormalNormal",
+    "from_config",
+    "get",
+    "names",
+    "summary",
+]

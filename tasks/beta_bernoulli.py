@@ -7,33 +7,21 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from simlib.families import Bernoulli, OutputFamily
+from simlib.families import Bernoulli
 from simlib.random import beta
-from simlib.tasks.prediction import PredictionTaskBase
+from simlib.tasks.prediction import ScalarPredictionTask
 
 
 @dataclass(frozen=True)
-class BetaBernoulli(PredictionTaskBase):
+class BetaBernoulli(ScalarPredictionTask):
     """Coin flips with a Beta prior on the bias; input ``[obs, seen]``."""
 
     name: str = "beta-bernoulli"
     a: float = 1.0
     b: float = 1.0
 
-    @property
-    def output(self) -> OutputFamily:
-        return Bernoulli()
-
-    @property
-    def theta_names(self) -> tuple[str, ...]:
-        return ("p",)
-
-    @property
-    def observation_dim(self) -> int:
-        return 1
-
-    def encode_observation(self, observations: Tensor) -> Tensor:
-        return observations.to(torch.float64)[..., None]
+    output = Bernoulli()
+    theta_names = ("p",)
 
     def input_alphabet(self) -> tuple[Tensor, tuple[str, ...]]:
         """Every input this task can produce: ``([3, 2] rows, labels)``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -24,13 +25,8 @@ class PredictionTaskBase(ABC):
     name = "prediction"
     closed_loop = False
 
-    @property
-    @abstractmethod
-    def output(self) -> OutputFamily: ...
-
-    @property
-    @abstractmethod
-    def theta_names(self) -> tuple[str, ...]: ...
+    output: ClassVar[OutputFamily]
+    theta_names: ClassVar[tuple[str, ...]]
 
     @property
     @abstractmethod
@@ -63,3 +59,15 @@ class PredictionTaskBase(ABC):
         later = torch.cat([encoded, seen], dim=2)
         start = torch.zeros(episodes, 1, self.input_dim, dtype=torch.float64, device=observations.device)
         return torch.cat([start, later], dim=1)
+
+
+@dataclass(frozen=True)
+class ScalarPredictionTask(PredictionTaskBase):
+    """Observations that are single numbers, fed to the machine as they are."""
+
+    @property
+    def observation_dim(self) -> int:
+        return 1
+
+    def encode_observation(self, observations: Tensor) -> Tensor:
+        return observations.to(torch.float64)[..., None]

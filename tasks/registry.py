@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from simlib.errors import SimlibError
 from simlib.task import Task
 from simlib.tasks.beta_bernoulli import BetaBernoulli
+from simlib.tasks.dirichlet_categorical import DirichletCategorical
+from simlib.tasks.gamma_exponential import GammaExponential
+from simlib.tasks.gaussian import GammaNormal, NormalGamma, NormalNormal
 
 
 @dataclass(frozen=True)
@@ -18,11 +21,43 @@ class TaskEntry:
     summary: str
 
 
+def _entry_for(cls: type, name: str, summary: str, **defaults) -> TaskEntry:
+    """A registry entry building ``cls(name=name, **defaults)`` with user overrides on top."""
+    return TaskEntry(lambda **overrides: cls(**{"name": name, **defaults, **overrides}), summary)
+
+
 _REGISTRY: dict[str, TaskEntry] = {
-    "beta-bernoulli": TaskEntry(
-        lambda **kw: BetaBernoulli(**{"name": "beta-bernoulli", **kw}),
-        "coin flips, p ~ Beta(1, 1); predict the next flip (Bernoulli)",
-    ),
+    entry_name: _entry_for(spec[0], entry_name, spec[1], **spec[2])
+    for entry_name, spec in {
+        "beta-bernoulli": (BetaBernoulli, "coin flips, p ~ Beta(1, 1); predict the next flip (Bernoulli)", {}),
+        "beta-bernoulli-fair": (
+            BetaBernoulli, "fair coins, p ~ Beta(10, 10); predict the next flip (Bernoulli)", {"a": 10.0, "b": 10.0}
+        ),
+        "beta-bernoulli-bent": (
+            BetaBernoulli, "bent coins, p ~ Beta(0.2, 0.2); predict the next flip (Bernoulli)", {"a": 0.2, "b": 0.2}
+        ),
+        "dirichlet-categorical": (
+            DirichletCategorical, "three-sided die, p ~ Dirichlet(1, 1, 1); predict the next roll (Categorical)", {}
+        ),
+        "dirichlet-categorical-5": (
+            DirichletCategorical,
+            "five-sided die, p ~ Dirichlet(0.5, ..., 0.5); predict the next roll (Categorical)",
+            {"alpha": (0.5,) * 5},
+        ),
+        "gamma-exponential": (
+            GammaExponential, "waiting times, rate ~ Gamma(2, rate 2); predict the next wait (Lomax)", {}
+        ),
+        "gamma-exponential-tight": (
+            GammaExponential,
+            "waiting times, rate ~ Gamma(20, rate 20); predict the next wait (Lomax)",
+            {"shape": 20.0, "rate": 20.0},
+        ),
+        "normal-normal": (NormalNormal, "x ~ N(mu, 1), mu ~ N(0, 1); predict the next x (Normal)", {}),
+        "normal-gamma": (
+            NormalGamma, "x ~ N(mu, 1/tau), (mu, tau) ~ NormalGamma(0, 1, 2, 2); predict the next x (Student-t)", {}
+        ),
+        "gamma-normal": (GammaNormal, "x ~ N(0, 1/tau), tau ~ Gamma(2, rate 2); predict the next x (Student-t)", {}),
+    }.items()
 }
 
 
@@ -38,9 +73,10 @@ def summary(name: str) -> str:
 
 def get(name: str, **overrides) -> Task:
     """The task called ``name``, with any parameter overridden (``get("beta-bernoulli", horizon=8)``)."""
+    entry = _entry(name)
     try:
-        return _entry(name).factory(**overrides)
-    except TypeError as error:
+        return entry.factory(**overrides)
+    except (TypeError, ValueError) as error:
         raise SimlibError(f"bad parameter for task {name!r}: {error}") from None
 
 
