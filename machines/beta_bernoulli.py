@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from simlib.families import Bernoulli
+from simlib.machines.conjugate import ConjugatePredictor
 from simlib.machines.reparametrise import Reparametrised
 
 
@@ -42,19 +43,20 @@ class _CoinMachine:
         return x[:, 0] * x[:, 1], x[:, 1], s
 
 
-class CountPredictor(_CoinMachine):
+class CountPredictor(_CoinMachine, ConjugatePredictor):
     """``opt:beta-bernoulli``: state ``[heads, flips]``."""
 
-    state_dim = 2
     state_names = ("heads", "flips")
 
-    def initial_state(self, batch: int) -> Tensor:
-        return torch.zeros(batch, 2, dtype=torch.float64)
+    def __init__(self, a: float = 1.0, b: float = 1.0) -> None:
+        _CoinMachine.__init__(self, a, b)
+        ConjugatePredictor.__init__(self, 1)
 
-    def step(self, x: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
-        obs, seen, s = self._split(x, s)
-        s_next = s + torch.stack([obs, seen], dim=1)
-        return self._predict(s_next[:, 0], s_next[:, 1]), s_next
+    def statistics(self, observation: Tensor) -> Tensor:
+        return torch.cat([observation, torch.ones_like(observation)], dim=1)
+
+    def predictive(self, s: Tensor) -> Tensor:
+        return self._predict(s[:, 0], s[:, 1])
 
 
 class HistoryPredictor(_CoinMachine):
