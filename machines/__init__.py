@@ -1,5 +1,6 @@
 """Built-in machines: Bayes-optimal agents, analytic toy machines, adapters, machine specs."""
 
+from simlib.machines.adapter import RecurrentMachine
 from simlib.machines.beta_bernoulli import (
     CountPredictor,
     ForgetfulPredictor,
@@ -7,16 +8,37 @@ from simlib.machines.beta_bernoulli import (
     logodds_predictor,
     posterior_predictor,
 )
+from simlib.machines.checkpoint import machine_from_checkpoint, read_checkpoint, save_checkpoint
+from simlib.machines.conjugate import (
+    ConjugatePredictor,
+    DirichletCategoricalPredictor,
+    GammaExponentialPredictor,
+    GammaNormalPredictor,
+    NormalGammaPredictor,
+    NormalNormalPredictor,
+)
+from simlib.machines.lstm import lstm_agent
 from simlib.machines.registry import kinds, load, specs
 from simlib.machines.reparametrise import Reparametrised, random_orthogonal, rotate
 
 __all__ = [
+    "ConjugatePredictor",
     "CountPredictor",
+    "DirichletCategoricalPredictor",
+    "GammaExponentialPredictor",
+    "GammaNormalPredictor",
+    "NormalGammaPredictor",
+    "NormalNormalPredictor",
+    "RecurrentMachine",
     "ForgetfulPredictor",
     "HistoryPredictor",
     "Reparametrised",
     "kinds",
     "load",
+    "lstm_agent",
+    "machine_from_checkpoint",
+    "read_checkpoint",
+    "save_checkpoint",
     "logodds_predictor",
     "posterior_predictor",
     "random_orthogonal",

@@ -1,8 +1,12 @@
-"""Machine specs: ``KIND:TASK`` strings -> machines (``opt:beta-bernoulli``, ``history:...``).
+"""Machine specs: strings -> machines.
 
-A spec names a kind of machine and the task it is built for; the task's own parameters (the
-prior, the horizon) configure the machine. Every loaded machine carries ``spec`` and ``task``
-attributes, so a comparison can read the task off its machines.
+* ``KIND:TASK`` -- a built-in machine for a registered task (``opt:beta-bernoulli``);
+* ``rnn:TASK`` -- the shipped meta-trained LSTM, ``rnn:TASK@init`` the same architecture with
+  its initial weights, ``rnn:TASK@STEP`` a training snapshot;
+* ``PATH.pt`` (optionally ``PATH.pt@init`` / ``@STEP``) -- a checkpoint written by ``simlib train``.
+
+A kind's machine is configured by the task (its prior, its horizon). Every loaded machine
+carries ``spec`` and ``task`` attributes, so a comparison can read the task off its machines.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from simlib import tasks as task_registry
 from simlib.errors import SimlibError
 from simlib.machine import StateMachine
 from simlib.machines.beta_bernoulli import (
@@ -19,68 +24,93 @@ from simlib.machines.beta_bernoulli import (
     logodds_predictor,
     posterior_predictor,
 )
+from simlib.machines.checkpoint import machine_from_checkpoint, read_checkpoint
+from simlib.machines.conjugate import (
+    DirichletCategoricalPredictor,
+    GammaExponentialPredictor,
+    GammaNormalPredictor,
+    NormalGammaPredictor,
+    NormalNormalPredictor,
+)
 from simlib.machines.reparametrise import random_orthogonal, rotate
+from simlib.machines.zoo import shipped, zoo_path
 from simlib.task import Task
-from simlib import tasks as task_registry
-from simlib.tasks import BetaBernoulli
+from simlib.tasks import (
+    BetaBernoulli,
+    DirichletCategorical,
+    GammaExponential,
+    GammaNormal,
+    NormalGamma,
+    NormalNormal,
+)
+
+Builder = Callable[[Task], StateMachine]
 
 
 @dataclass(frozen=True)
 class Kind:
-    """A kind of machine: what it is and how to build it for a task it supports."""
+    """A kind of machine: one line saying what it is, and a builder per task class it supports."""
 
     summary: str
-    task_type: type
-    build: Callable[[Task], StateMachine]
+    builders: dict[type, Builder]
+
+    def builder(self, task: Task) -> Builder | None:
+        return next((build for cls, build in self.builders.items() if isinstance(task, cls)), None)
+
+
+def _coin(build: Builder) -> dict[type, Builder]:
+    return {BetaBernoulli: build}
 
 
 _KINDS: dict[str, Kind] = {
     "opt": Kind(
-        "Bayes-optimal predictor; state = minimal sufficient statistics (heads, flips)",
-        BetaBernoulli,
-        lambda t: CountPredictor(t.a, t.b),
+        "Bayes-optimal predictor; state = minimal sufficient statistics",
+        {
+            BetaBernoulli: lambda t: CountPredictor(t.a, t.b),
+            DirichletCategorical: lambda t: DirichletCategoricalPredictor(t.alpha),
+            GammaExponential: lambda t: GammaExponentialPredictor(t.shape, t.rate),
+            NormalNormal: lambda t: NormalNormalPredictor(t.prior_mean, t.prior_std, t.noise_std),
+            NormalGamma: lambda t: NormalGammaPredictor(t.mu0, t.kappa, t.alpha, t.beta),
+            GammaNormal: lambda t: GammaNormalPredictor(t.mean, t.alpha, t.beta),
+        },
     ),
     "posterior": Kind(
         "Bayes-optimal, state = posterior Beta parameters (alpha, beta)",
-        BetaBernoulli,
-        lambda t: posterior_predictor(t.a, t.b),
+        _coin(lambda t: posterior_predictor(t.a, t.b)),
     ),
-    "logodds": Kind(
-        "Bayes-optimal, state = (log posterior odds, flips)",
-        BetaBernoulli,
-        lambda t: logodds_predictor(t.a, t.b),
-    ),
+    "logodds": Kind("Bayes-optimal, state = (log posterior odds, flips)", _coin(lambda t: logodds_predictor(t.a, t.b))),
     "rotated": Kind(
         "Bayes-optimal, state = a fixed reflection-rotation of (heads, flips)",
-        BetaBernoulli,
-        lambda t: rotate(CountPredictor(t.a, t.b), random_orthogonal(2, seed=0, reflect=True)),
+        _coin(lambda t: rotate(CountPredictor(t.a, t.b), random_orthogonal(2, seed=0, reflect=True))),
     ),
     "history": Kind(
         "Bayes readout of the whole history kept slot by slot (non-minimal sufficient statistic)",
-        BetaBernoulli,
-        lambda t: HistoryPredictor(t.a, t.b, capacity=t.horizon + 1),  # + 1: an FSM leaf at depth T steps once more
+        # capacity horizon + 1: an FSM leaf at depth T is stepped once more to read its outputs
+        _coin(lambda t: HistoryPredictor(t.a, t.b, capacity=t.horizon + 1)),
     ),
     "forgetful": Kind(
         "remembers only the last observation and predicts from it alone",
-        BetaBernoulli,
-        lambda t: ForgetfulPredictor(t.a, t.b),
+        _coin(lambda t: ForgetfulPredictor(t.a, t.b)),
     ),
 }
+RNN_SUMMARY = "shipped meta-trained LSTM (N = 32); @init: untrained, @STEP: a training snapshot"
 
 
 def kinds() -> list[str]:
-    """Registered machine kinds, sorted."""
-    return sorted(_KINDS)
+    """Machine kinds, sorted (``rnn`` included)."""
+    return sorted([*_KINDS, "rnn"])
 
 
 def specs() -> list[tuple[str, str]]:
     """Every loadable ``KIND:TASK`` spec with a one-line summary."""
     rows = []
     for kind_name in kinds():
-        kind = _KINDS[kind_name]
         for task_name in task_registry.names():
-            if isinstance(task_registry.get(task_name), kind.task_type):
-                rows.append((f"{kind_name}:{task_name}", kind.summary))
+            if kind_name == "rnn":
+                if task_name in shipped():
+                    rows.append((f"rnn:{task_name}", RNN_SUMMARY))
+            elif _KINDS[kind_name].builder(task_registry.get(task_name)) is not None:
+                rows.append((f"{kind_name}:{task_name}", _KINDS[kind_name].summary))
     return rows
 
 
@@ -88,23 +118,53 @@ def load(spec: str, task: Task | None = None) -> StateMachine:
     """Build the machine a spec names.
 
     Args:
-        spec: ``KIND:TASK``, e.g. ``opt:beta-bernoulli``.
-        task: use this task object (e.g. with another horizon) instead of the registry's
-            default; its name must match the spec's.
+        spec: ``KIND:TASK[@STAGE]`` or ``PATH.pt[@STAGE]`` (see the module docstring).
+        task: use this task object (e.g. with another horizon) instead of the default one;
+            its name must match the task the spec names or the checkpoint was trained on.
     """
-    kind_name, sep, task_name = spec.partition(":")
+    base, _, stage = spec.partition("@")
+    if base.endswith(".pt"):
+        machine = _from_file(base, stage or "final", task)
+    else:
+        machine = _from_kind(base, stage, task, spec)
+    machine.spec = spec
+    return machine
+
+
+def _from_file(path: str, stage: str, task: Task | None) -> StateMachine:
+    payload = read_checkpoint(path)
+    machine = machine_from_checkpoint(payload, stage, source=path)
+    return _with_task(machine, task, f"checkpoint {path} was trained on")
+
+
+def _from_kind(base: str, stage: str, task: Task | None, spec: str) -> StateMachine:
+    kind_name, sep, task_name = base.partition(":")
     if not sep or not kind_name or not task_name:
-        raise SimlibError(f"bad machine spec {spec!r}: expected KIND:TASK, e.g. opt:beta-bernoulli")
-    if kind_name not in _KINDS:
+        raise SimlibError(f"bad machine spec {spec!r}: expected KIND:TASK (e.g. opt:beta-bernoulli) or PATH.pt")
+    if kind_name not in kinds():
         raise SimlibError(f"unknown machine kind {kind_name!r} in {spec!r}; known kinds: {', '.join(kinds())}")
     if task is None:
         task = task_registry.get(task_name)
     elif task.name != task_name:
         raise SimlibError(f"machine {spec!r} is built for task {task_name!r}, not {task.name!r}")
-    kind = _KINDS[kind_name]
-    if not isinstance(task, kind.task_type):
+    if kind_name == "rnn":
+        path = zoo_path(task_name)
+        machine = machine_from_checkpoint(read_checkpoint(path), stage or "final", source=f"rnn:{task_name}")
+        return _with_task(machine, task, f"rnn:{task_name} was trained on")
+    if stage:
+        raise SimlibError(f"only rnn specs and checkpoints take a stage, not {spec!r}")
+    build = _KINDS[kind_name].builder(task)
+    if build is None:
         raise SimlibError(f"no {kind_name!r} machine for task {task_name!r}")
-    machine = kind.build(task)
-    machine.spec = spec
+    machine = build(task)
     machine.task = task
+    return machine
+
+
+def _with_task(machine: StateMachine, task: Task | None, context: str) -> StateMachine:
+    """Use ``task`` (same name as the machine's own) in place of the recorded one, if given."""
+    if task is not None:
+        if task.name != machine.task.name:
+            raise SimlibError(f"{context} {machine.task.name!r}, not {task.name!r}")
+        machine.task = task
     return machine

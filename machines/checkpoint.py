@@ -1,0 +1,106 @@
+"""Checkpoints: plain dicts of tensors and data, readable with ``torch.load(weights_only=True)``.
+
+Layout (format ``simlib-checkpoint`` version 1)::
+
+    format, version        "simlib-checkpoint", 1
+    architecture           {"kind": "lstm", "input_dim": int, "hidden": int, "output": family config}
+    task                   the task's config (name and every parameter)
+    state_dict             the current (final) weights
+    snapshots              [{"step": int, "state_dict": {...}}, ...]; step 0 = the initial weights
+    training               settings, command, timings, finished flag, history of loss and KL
+    resume                 optimiser and generator state (only while a run is unfinished)
+
+No pickled code, ever: a file that is not such a dict gets a clear :class:`SimlibError`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from simlib.errors import SimlibError
+from simlib.families import family_from_config
+from simlib.io import atomic_path
+from simlib.machines.adapter import RecurrentMachine
+from simlib.machines.lstm import lstm_agent
+from simlib import tasks as task_registry
+
+FORMAT = "simlib-checkpoint"
+VERSION = 1
+_REQUIRED = ("architecture", "task", "state_dict", "snapshots", "training")
+
+
+def save_checkpoint(payload: dict, path: str | os.PathLike) -> Path:
+    """Write a checkpoint atomically (temporary file, then rename)."""
+    with atomic_path(path) as temporary:
+        torch.save({"format": FORMAT, "version": VERSION, **payload}, temporary)
+    return Path(path)
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """Load and validate a checkpoint on the CPU; any unreadable or foreign file is a SimlibError."""
+    path = Path(path)
+    if not path.is_file():
+        raise SimlibError(f"no checkpoint file {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for corrupt, truncated or pickled files
+        raise SimlibError(f"{path} is not a readable simlib checkpoint ({_why(error)})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise SimlibError(f"{path} is not a simlib checkpoint")
+    if payload.get("version") != VERSION:
+        raise SimlibError(f"{path} has checkpoint version {payload.get('version')}; this simlib reads {VERSION}")
+    missing = [key for key in _REQUIRED if key not in payload]
+    if missing:
+        raise SimlibError(f"{path} is an incomplete simlib checkpoint (missing {', '.join(missing)})")
+    return payload
+
+
+def _why(error: Exception) -> str:
+    """A short reason for a failed ``torch.load``."""
+    message = str(error)
+    if "zip" in message or "central directory" in message or isinstance(error, EOFError):
+        return "truncated or corrupt file"
+    if "Weights only load failed" in message or "pickle" in type(error).__name__.lower():
+        return "not a torch file, or one holding pickled objects, which simlib never loads"
+    return type(error).__name__
+
+
+def build_machine(architecture: dict) -> RecurrentMachine:
+    """An untrained machine of the recorded architecture."""
+    if architecture.get("kind") != "lstm":
+        raise SimlibError(f"unknown architecture {architecture.get('kind')!r} in checkpoint")
+    output = family_from_config(architecture["output"])
+    return lstm_agent(architecture["input_dim"], output, hidden=architecture["hidden"])
+
+
+def machine_from_checkpoint(payload: dict, stage: str = "final", source: str = "checkpoint") -> RecurrentMachine:
+    """The machine at ``stage``: ``"final"``, ``"init"`` or a snapshot step (as a string).
+
+    The machine carries ``task`` (rebuilt from the checkpoint) and is in evaluation mode.
+    """
+    machine = build_machine(payload["architecture"])
+    if stage == "final":
+        weights = payload["state_dict"]
+    else:
+        step = 0 if stage == "init" else _step(stage, source)
+        matches = [snap["state_dict"] for snap in payload["snapshots"] if snap["step"] == step]
+        if not matches:
+            steps = ", ".join(str(snap["step"]) for snap in payload["snapshots"])
+            raise SimlibError(f"{source} has no snapshot at step {step}; it has steps {steps}")
+        weights = matches[0]
+    try:
+        machine.load_state_dict(weights)
+    except (RuntimeError, KeyError) as error:
+        raise SimlibError(f"{source}: weights do not fit the recorded architecture ({str(error)[:120]})") from None
+    machine.eval()
+    machine.task = task_registry.from_config(payload["task"])
+    return machine
+
+
+def _step(stage: str, source: str) -> int:
+    if not stage.isdigit():
+        raise SimlibError(f"bad stage {stage!r} for {source}: use init, final or a snapshot step")
+    return int(stage)
