@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from simlib import tasks as task_registry
-from simlib.cli.report_text import comparison_text, fsm_text
+from simlib.cli.report_text import comparison_text, fsm_text, training_text
 from simlib.compare import compare as run_compare
 from simlib.errors import SimlibError
 from simlib.fsm import extract_on_task, write_graph
@@ -18,6 +18,7 @@ from simlib.io import atomic_path, write_text
 from simlib.machines import load, specs
 from simlib.task import Task
 from simlib.traces import save_traces
+from simlib.training import TrainSettings, train_predictor
 
 app = typer.Typer(
     name="simlib",
@@ -94,6 +95,30 @@ def fsm_command(
     if out is not None:
         write_graph(extraction.minimal if minimised else extraction.machine, out)
     typer.echo(fsm_text(spec, machine.task.name, extraction.summary(), out, minimised))
+
+
+@app.command("train")
+def train_command(
+    task: Annotated[str, typer.Argument(help="Prediction task to meta-train on, e.g. beta-bernoulli.")],
+    steps: Annotated[int, typer.Option(min=1, help="Optimiser steps (one fresh batch of episodes each).")] = 4000,
+    batch: Annotated[int, typer.Option(min=1, help="Episodes per batch.")] = 256,
+    lr: Annotated[float, typer.Option(min=0.0, help="Peak Adam learning rate (warm-up, then cosine decay).")] = 3e-3,
+    seed: Annotated[int, typer.Option(help="Seeds the initial weights and the training episodes.")] = 0,
+    hidden: Annotated[int, typer.Option(min=1, help="Width N of every layer.")] = 32,
+    snapshot_every: Annotated[int, typer.Option(min=1, help="Steps between snapshots (and resumable checkpoints).")] = 200,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
+    threads: Annotated[int, typer.Option(min=1, help="Torch threads when training on the CPU.")] = 1,
+    out: Annotated[Optional[Path], typer.Option(help="Checkpoint to write (default: TASK.pt); resumed if unfinished.")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--quiet", help="Show a progress line on stderr.")] = True,
+) -> None:
+    """Meta-train the paper's LSTM predictor (log-loss, Adam) and write a checkpoint with snapshots."""
+    chosen = task_registry.get(task)
+    out = out if out is not None else Path(f"{task}.pt")
+    if out.suffix != ".pt":
+        raise SimlibError(f"--out must name a .pt file, got {out}")
+    settings = TrainSettings(steps=steps, batch=batch, lr=lr, seed=seed, hidden=hidden, snapshot_every=snapshot_every)
+    payload = train_predictor(chosen, settings, out, device=device, threads=threads, progress=progress)
+    typer.echo(training_text(payload, out))
 
 
 @app.command("tasks")

@@ -64,3 +64,16 @@ def fsm_text(spec: str, task: str, summary: dict, out, minimised: bool) -> str:
     if out is not None:
         lines.append(f"{'minimised' if minimised else 'extracted'} machine written to {out}")
     return "\n".join(lines)
+
+
+def training_text(payload: dict, out) -> str:
+    """Render the outcome of a training run."""
+    info = payload["training"]
+    history = info["history"]
+    return (
+        f"{payload['task']['name']}: {info['step']} steps, {info['episodes_seen']:,} episodes on {info['device_type']}, "
+        f"{info['wall_seconds']:.0f} s wall, {info['cpu_seconds']:.0f} s CPU\n"
+        f"behavioural KL to the Bayes-optimal predictor: {history['kl'][0]:.4g} nats at init, "
+        f"{history['kl'][-1]:.4g} nats now (eq. 2, {info['settings']['eval_episodes']} held-out episodes)\n"
+        f"checkpoint: {out}  (compare with: simlib compare {out} opt:{payload['task']['name']})"
+    )

@@ -100,3 +100,58 @@ def test_console_script_is_installed():
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     result = subprocess.run([executable, "tasks"], capture_output=True, text=True)
     assert result.returncode == 0 and "beta-bernoulli" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ckpt") / "rnn.pt"
+    code = main(["train", "beta-bernoulli", "--steps", "40", "--batch", "32", "--snapshot-every", "20",
+                 "--out", str(path), "--quiet"])
+    assert code == 0 and path.is_file()
+    return path
+
+
+def test_train_then_compare_reads_the_task_from_the_checkpoint(capsys, checkpoint):
+    code, out, _ = run(capsys, "compare", str(checkpoint), "opt:beta-bernoulli", "--episodes", "60", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["task"] == "beta-bernoulli" and report["a"] == str(checkpoint)
+    code, out, _ = run(capsys, "compare", f"{checkpoint}@init", "opt:beta-bernoulli", "--episodes", "60", "--json")
+    assert code == 0 and json.loads(out)["behaviour"]["value"] > report["behaviour"]["value"]
+
+
+def test_train_reports_and_a_finished_run_is_kept(capsys, checkpoint):
+    code, out, _ = run(capsys, "train", "beta-bernoulli", "--steps", "40", "--batch", "32",
+                       "--snapshot-every", "20", "--out", str(checkpoint), "--quiet")
+    assert code == 0 and "40 steps, 1,280 episodes" in out and "nats at init" in out
+
+
+class Decoy:
+    """An arbitrary class: loading it would need pickled code."""
+
+
+def _bad_files(folder, checkpoint):
+    import torch
+
+    (folder / "corrupt.pt").write_bytes(b"\x00garbage" * 10)
+    (folder / "truncated.pt").write_bytes(checkpoint.read_bytes()[:4000])
+    torch.save({"weights": torch.ones(3)}, folder / "foreign.pt")
+    torch.save({"format": "simlib-checkpoint", "version": 1, "x": Decoy()}, folder / "pickled.pt")
+
+
+@pytest.mark.parametrize("name", ["corrupt.pt", "truncated.pt", "foreign.pt", "pickled.pt", "missing.pt"])
+def test_bad_checkpoints_are_one_line_errors(capsys, tmp_path, checkpoint, name):
+    _bad_files(tmp_path, checkpoint)
+    code, _, err = run(capsys, "compare", str(tmp_path / name), "opt:beta-bernoulli")
+    assert code == 2 and err.startswith("simlib: error: ") and err.count("\n") == 1, err
+
+
+def test_checkpoint_for_another_task_is_refused(capsys, checkpoint):
+    for argv in (
+        ["compare", str(checkpoint), "opt:normal-normal"],
+        ["compare", str(checkpoint), "opt:normal-normal", "--task", "normal-normal"],
+        ["train", "nope"],
+        ["train", "beta-bernoulli", "--out", "model.txt"],
+        ["train", "beta-bernoulli", "--device", "tpu"],
+    ):
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and err.count("\n") == 1, (argv, err)

@@ -1,0 +1,108 @@
+"""Meta-training: learning happens, checkpoints are complete, interrupted runs resume exactly."""
+
+import os
+
+import pytest
+import torch
+
+from simlib import SimlibError, machines, tasks
+from simlib.device import resolve_device
+from simlib.training import TrainSettings, train_predictor, warmup_cosine
+
+TINY = TrainSettings(steps=60, batch=32, snapshot_every=20, eval_episodes=64)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    path = tmp_path_factory.mktemp("run") / "coin.pt"
+    return path, train_predictor(tasks.get("beta-bernoulli"), TINY, path, progress=False)
+
+
+def test_training_reduces_the_kl_to_the_bayes_optimal_predictor(trained):
+    _, payload = trained
+    history = payload["training"]["history"]
+    assert history["step"] == [0, 20, 40, 60]
+    assert history["kl"][-1] < 0.25 * history["kl"][0]
+    assert payload["training"]["finished"] and "resume" not in payload
+    assert payload["training"]["episodes_seen"] == 60 * 32
+    assert payload["training"]["command"].startswith("simlib train beta-bernoulli --steps 60 --batch 32")
+
+
+def test_checkpoint_is_weights_only_and_loads_as_machines(trained):
+    path, payload = trained
+    raw = torch.load(path, weights_only=True)
+    assert raw["format"] == "simlib-checkpoint" and [s["step"] for s in raw["snapshots"]] == [0, 20, 40, 60]
+    final, init, middle = (machines.load(f"{path}{stage}") for stage in ("", "@init", "@20"))
+    assert final.task == tasks.get("beta-bernoulli") and final.spec == str(path)
+    for name, tensor in init.state_dict().items():
+        assert torch.equal(tensor, payload["snapshots"][0]["state_dict"][name])
+        assert torch.equal(middle.state_dict()[name], payload["snapshots"][1]["state_dict"][name])
+    assert not torch.equal(final.state_dict()["core.weight_hh_l0"], init.state_dict()["core.weight_hh_l0"])
+    with pytest.raises(SimlibError):
+        machines.load(f"{path}@7")
+
+
+def test_interrupted_run_resumes_to_the_same_weights(tmp_path, trained):
+    _, uninterrupted = trained
+    path = tmp_path / "resumed.pt"
+
+    def interrupt(step, metrics):
+        if step == 40:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_predictor(tasks.get("beta-bernoulli"), TINY, path, progress=False, callback=interrupt)
+    partial = torch.load(path, weights_only=True)
+    assert partial["training"]["step"] == 40 and not partial["training"]["finished"] and partial["resume"]
+    resumed = train_predictor(tasks.get("beta-bernoulli"), TINY, path, progress=False)
+    for name, tensor in uninterrupted["state_dict"].items():
+        assert torch.equal(resumed["state_dict"][name], tensor), name
+    assert resumed["training"]["history"]["kl"] == uninterrupted["training"]["history"]["kl"]
+
+
+def test_a_finished_run_is_not_retrained_and_other_settings_are_refused(trained):
+    path, _ = trained
+    before = os.stat(path).st_mtime_ns
+    train_predictor(tasks.get("beta-bernoulli"), TINY, path, progress=False)
+    assert os.stat(path).st_mtime_ns == before
+    with pytest.raises(SimlibError, match="different run"):
+        train_predictor(tasks.get("beta-bernoulli"), TrainSettings(steps=80), path, progress=False)
+    with pytest.raises(SimlibError, match="different run"):
+        train_predictor(tasks.get("beta-bernoulli-fair"), TINY, path, progress=False)
+
+
+def test_every_prediction_family_trains(tmp_path):
+    for name in ("dirichlet-categorical", "gamma-exponential", "normal-gamma"):
+        payload = train_predictor(
+            tasks.get(name), TrainSettings(steps=20, batch=16, snapshot_every=20, eval_episodes=32),
+            tmp_path / f"{name}.pt", progress=False,
+        )
+        kl = payload["training"]["history"]["kl"]
+        assert all(map(torch.isfinite, map(torch.tensor, kl))) and kl[-1] < kl[0], name
+
+
+def test_bandit_tasks_are_refused(tmp_path, toy_bandit):
+    with pytest.raises(SimlibError):
+        train_predictor(toy_bandit, TINY, tmp_path / "x.pt", progress=False)
+
+
+def test_bad_settings_and_devices_are_user_errors():
+    with pytest.raises(SimlibError):
+        TrainSettings(steps=0)
+    with pytest.raises(SimlibError):
+        TrainSettings(lr=-1.0)
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in ("cpu", "cuda")
+    with pytest.raises(SimlibError):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(SimlibError):
+            resolve_device("cuda")
+
+
+def test_schedule_warms_up_then_decays():
+    values = [warmup_cosine(step, 1000) for step in range(1, 1001)]
+    assert values[0] == pytest.approx(1 / 50) and max(values) == pytest.approx(1.0)
+    assert values.index(max(values)) == 49
+    assert values[-1] == pytest.approx(1e-3)
+    assert all(a >= b for a, b in zip(values[49:], values[50:]))
