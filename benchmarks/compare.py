@@ -1,7 +1,10 @@
-"""Wall time of ``compare`` on 500 episodes x 20 steps for two Bayes machines.
+"""Wall time of ``compare`` on 500 episodes x 20 steps.
 
-Both directions, phi fitted (MLP and linear), shuffled controls and bootstrap intervals
-included; interpreter start-up and imports excluded. Target: under 5 s on a 2-core CPU.
+Part 1: two Bayes machines (target: under 5 s on a 2-core CPU). Part 2: the shipped LSTM
+against the Bayes-optimal predictor on every prediction task, in process and as the whole
+``simlib compare rnn:NAME opt:NAME`` command (target: under 10 s each). Both directions, phi
+fitted (MLP and linear), shuffled controls and bootstrap intervals are always included;
+in-process figures exclude interpreter start-up and imports.
 
     python benchmarks/compare.py [--repeats 3]
 """
@@ -10,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
+import subprocess
 import time
 
 import torch
 
-from simlib import machines
+from simlib import machines, tasks
 from simlib.compare import compare
 
 PAIRS = [("history", "opt"), ("posterior", "opt"), ("logodds", "opt"), ("forgetful", "opt")]
@@ -36,6 +41,16 @@ def main() -> None:
             compare(first, second, episodes=args.episodes, seed=0)
             times.append(time.perf_counter() - start)
         print(f"{a:>10} {b:>4}  {statistics.median(times):9.2f} {min(times):7.2f}")
+    print(f"\n{'rnn:NAME vs opt:NAME':<26}{'in process s':>14}{'whole command s':>17}")
+    for name in tasks.names():
+        rnn, opt = machines.load(f"rnn:{name}"), machines.load(f"opt:{name}")
+        start = time.perf_counter()
+        compare(rnn, opt, episodes=args.episodes, seed=0)
+        inside = time.perf_counter() - start
+        start = time.perf_counter()
+        subprocess.run([shutil.which("simlib"), "compare", f"rnn:{name}", f"opt:{name}"], check=True,
+                       capture_output=True)
+        print(f"{name:<26}{inside:>14.2f}{time.perf_counter() - start:>17.2f}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,60 @@
+"""The shipped meta-trained LSTMs: present for every task, small, reproducible, and good."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from simlib import machines, tasks
+from simlib.behaviour import prediction_divergence
+from simlib.cli.app import main
+from simlib.machines import read_checkpoint
+from simlib.machines.zoo import shipped, zoo_path
+from simlib.traces import sample_traces
+
+BARS = {name: 0.001 if name == "beta-bernoulli" else 0.005 for name in tasks.names()}
+
+
+def test_every_prediction_task_has_a_small_shipped_agent():
+    assert shipped() == tasks.names()
+    total = sum(zoo_path(name).stat().st_size for name in shipped())
+    assert total < 25_000_000
+
+
+@pytest.mark.parametrize("name", tasks.names())
+def test_shipped_checkpoint_records_how_it_was_made(name):
+    payload = read_checkpoint(zoo_path(name))
+    info = payload["training"]
+    assert info["finished"] and "resume" not in payload
+    assert info["command"].startswith(f"simlib train {name} ")
+    assert payload["task"] == tasks.get(name).config()
+    assert [s["step"] for s in payload["snapshots"]][0] == 0 and len(payload["snapshots"]) >= 10
+
+
+@pytest.mark.parametrize("name", tasks.names())
+def test_shipped_agents_behave_like_the_bayes_optimal_predictor(name):
+    """Eq. (2) on 500 held-out episodes meets the bar; the untrained agent is far from it."""
+    task = tasks.get(name)
+    pair = {
+        "rnn": machines.load(f"rnn:{name}"),
+        "init": machines.load(f"rnn:{name}@init"),
+        "opt": machines.load(f"opt:{name}"),
+    }
+    traces = sample_traces(task, pair, 500, seed=123)
+    final = prediction_divergence(traces, "opt", "rnn", task.output).value
+    init = prediction_divergence(traces, "opt", "init", task.output).value
+    assert final <= BARS[name]
+    assert init > 50 * final
+
+
+@pytest.mark.parametrize("name", tasks.names())
+def test_compare_rnn_with_opt_on_every_task(capsys, name):
+    code = main(["compare", f"rnn:{name}", f"opt:{name}", "--episodes", "100", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["task"] == name and report["b"] == f"opt:{name}"
+    assert report["a_to_b"]["n_components"] == report["b_to_a"]["n_components"][::-1]
+    assert report["controls"]["shuffled"]["a_to_b"]["d_s"] > report["a_to_b"]["d_s"]
+
+
+def test_checkpoints_are_package_data():
+    assert Path(machines.__file__).parent in zoo_path("beta-bernoulli").parents
