@@ -23,7 +23,7 @@ def output_colours(family: OutputFamily, params: np.ndarray) -> tuple[np.ndarray
     """Colour data for outputs ``[N, n_params]``: an RGB array ``[N, 3]`` for three-way
     categorical outputs (as in the paper), else a scalar ``[N]``, with a label for it."""
     if params.shape[-1] == 3 and family.discrete:
-        return np.clip(params, 0.0, 1.0), "probabilities as RGB"
+        return np.clip(params, 0.0, 1.0), "colour = (red, green, blue) = predicted probabilities of classes (0, 1, 2)"
     values = family.mean(torch.from_numpy(np.ascontiguousarray(params, dtype=np.float64))).numpy()
     if values.ndim == 2:
         values = values @ np.arange(values.shape[1])
@@ -56,6 +56,14 @@ def _panel(ax, points: np.ndarray, colours: np.ndarray, norm, title: str, axis_l
     return artist
 
 
+def _robust_norm(values: list[np.ndarray]) -> Normalize:
+    """Colour limits from the machines' own outputs: the 1st to 99th percentile of finite values,
+    so one extreme (or infinite) output cannot wash out the scale; embedded panels share it."""
+    finite = np.concatenate([v[np.isfinite(v)] for v in values])
+    low, high = np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0)
+    return Normalize(low, high if high > low else low + 1e-9, clip=True)
+
+
 def simulation_panel(report: ComparisonReport, fig: Figure | None = None) -> Figure:
     """The 2x2 panel for a comparison, on its held-out episodes.
 
@@ -74,7 +82,7 @@ def simulation_panel(report: ComparisonReport, fig: Figure | None = None) -> Fig
         ("b", "a"): output_colours(family, directions["b"].mlp.simulated_output.reshape(-1, family.n_params)),
     }
     scalars = [c for c, _ in colours.values() if c.ndim == 1]
-    norm = Normalize(min(map(np.min, scalars)), max(map(np.max, scalars))) if scalars else None
+    norm = _robust_norm([colours[("a", "a")][0], colours[("b", "b")][0]]) if scalars else None
     fig = fig if fig is not None else Figure(figsize=(9.5, 8.5))
     fig.set_layout_engine("constrained")
     axes = fig.subplots(2, 2)
@@ -95,9 +103,10 @@ def simulation_panel(report: ComparisonReport, fig: Figure | None = None) -> Fig
             artist = _panel(axes[row, col], points, colour, norm, title, space.upper())
     if scalars:
         fig.colorbar(artist, ax=axes, shrink=0.6, label=colour_label)
+    rgb_note = "" if scalars else f"\n{colour_label}"
     fig.suptitle(
         f"Simulation on {report.task.name}: {report.behaviour.metric} = {report.behaviour.value:.3g} "
-        f"{report.behaviour.units} ({report.test_traces.sizes['episode']} held-out episodes)",
+        f"{report.behaviour.units} ({report.test_traces.sizes['episode']} held-out episodes){rgb_note}",
         fontsize=10,
     )
     return fig
