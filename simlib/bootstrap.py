@@ -12,16 +12,18 @@ def bootstrap_ci(
     resamples: int = 1000,
     level: float = 0.95,
     seed: int = 0,
-    statistic: Callable[[np.ndarray], np.ndarray] = lambda means: means,
+    statistic: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[float, float]:
     """Interval for ``statistic(mean over episodes)`` from ``per_episode [E]`` values.
 
     Episodes are resampled with replacement ``resamples`` times (vectorised); ``statistic``
-    maps the array of resampled means to the quantity reported (e.g. ``np.abs`` for eq. 3).
+    maps the array of resampled means to the quantity reported (e.g. ``np.abs`` for eq. 3;
+    the mean itself when None).
     """
     values = np.asarray(per_episode, dtype=np.float64)
     rows = np.random.default_rng(seed).integers(0, values.shape[0], size=(resamples, values.shape[0]))
-    estimates = statistic(values[rows].mean(1))
+    means = values[rows].mean(1)
+    estimates = means if statistic is None else statistic(means)
     tail = 100.0 * (1.0 - level) / 2.0
     low, high = np.percentile(estimates, [tail, 100.0 - tail])
     return float(low), float(high)

@@ -121,18 +121,18 @@ def compare(
     traces = sample_traces(task, {"a": a, "b": b}, episodes, seed, driver=driver)
     train, test = split_episodes(traces, test_fraction, seed)
     if task.closed_loop:
-        behaviour = return_difference(task, a, b, episodes, seed)
-        statistic = np.abs
+        behaviour, statistic = return_difference(task, a, b, episodes, seed), np.abs
     else:
-        behaviour = prediction_divergence(traces, "b", "a", b.output)
-        statistic = lambda means: means  # noqa: E731
+        behaviour, statistic = prediction_divergence(traces, "b", "a", b.output), None
     settings = {"n_components": n_components, "test_fraction": test_fraction, "hidden": hidden, "driver": driver}
+    estimator = Simulation(n_components=n_components, hidden=hidden, random_state=seed, threads=threads)
     with torch_threads(threads):
-        a_to_b = _direction(train, test, "a", "b", b, seed, n_components, hidden, threads)
-        b_to_a = _direction(train, test, "b", "a", a, seed, n_components, hidden, threads)
-    interval = lambda values, stat=None: list(  # noqa: E731
-        bootstrap_ci(values, resamples, level, seed, **({"statistic": stat} if stat else {}))
-    )
+        a_to_b = _direction(train, test, "a", "b", b, estimator)
+        b_to_a = _direction(train, test, "b", "a", a, estimator)
+
+    def interval(values: np.ndarray, statistic=None) -> list[float]:
+        return list(bootstrap_ci(values, resamples, level, seed, statistic))
+
     intervals = {
         "level": level,
         "resamples": resamples,
@@ -180,18 +180,18 @@ def _direction(
     source: str,
     target: str,
     simulator: StateMachine,
-    seed: int,
-    n_components: int | str | None,
-    hidden: int,
-    threads: int | None,
+    estimator: Simulation,
 ) -> Direction:
-    """Fit and score phi: source -> target, with the linear baseline and the shuffled control."""
-    make = lambda phi: Simulation(  # noqa: E731
-        n_components=n_components, phi=phi, hidden=hidden, random_state=seed, threads=threads
-    )
-    mlp = make("mlp").fit(train, source, target, simulator)
-    linear = make("linear").fit(train, source, target, simulator)
-    shuffled = make("mlp").fit(shuffled_pairing(train, target, seed + 1), source, target, simulator)
+    """Fit and score phi: source -> target (``estimator``'s settings), with the linear baseline
+    and the shuffled control."""
+    params, seed = estimator.get_params(), estimator.random_state
+
+    def fitted(phi: str, data: xr.Dataset) -> Simulation:
+        return Simulation(**{**params, "phi": phi}).fit(data, source, target, simulator)
+
+    mlp = fitted("mlp", train)
+    linear = fitted("linear", train)
+    shuffled = fitted("mlp", shuffled_pairing(train, target, seed + 1))
     return Direction(
         mlp=mlp.score(test),
         linear=linear.score(test),

@@ -30,7 +30,7 @@ from simlib.embedding import FitCurves, LinearEmbedding, MLPEmbedding
 from simlib.errors import SimlibError
 from simlib.machine import StateMachine
 from simlib.traces import require_machine
-from simlib.whitening import Whitening, fit_whitening
+from simlib.whitening import fit_whitening
 
 PHIS = ("mlp", "linear")
 
@@ -150,9 +150,8 @@ class Simulation:
         z_src = self.source_whitening_.transform(src)
         z_tgt = self.target_whitening_.transform(tgt)
         fit_rows, val_rows = self._validation_split(src.shape[0])
-        flat = lambda z, rows: z[rows].reshape(-1, z.shape[-1])  # noqa: E731
         self.embedding_ = self._embedding().fit(
-            flat(z_src, fit_rows), flat(z_tgt, fit_rows), flat(z_src, val_rows), flat(z_tgt, val_rows)
+            _rows(z_src, fit_rows), _rows(z_tgt, fit_rows), _rows(z_src, val_rows), _rows(z_tgt, val_rows)
         )
         self.source_, self.target_, self.simulator_ = source, target, simulator
         return self
@@ -244,6 +243,6 @@ class Simulation:
         return y.to(torch.float64).cpu().numpy().reshape(episodes, horizon, -1)
 
 
-def whitened(whitening: Whitening, traces: xr.Dataset, name: str) -> np.ndarray:
-    """A machine's states in a fitted whitened space: ``[E, T, k]``."""
-    return whitening.transform(traces[f"{name}_state"].values)
+def _rows(z: np.ndarray, episodes: np.ndarray) -> np.ndarray:
+    """The (episode, time) rows of the chosen episodes of ``z [E, T, k]``: ``[n * T, k]``."""
+    return z[episodes].reshape(-1, z.shape[-1])

@@ -69,8 +69,9 @@ class _Evaluator:
     @torch.no_grad()
     def kl(self, machine: torch.nn.Module) -> float:
         params = machine(self.inputs.to(self.device)).to("cpu", torch.float64)
-        flat = lambda y: y.reshape(-1, y.shape[-1])  # noqa: E731
-        per_step = self.family.kl(flat(self.reference), flat(params)).reshape(self.inputs.shape[:2])
+        size = self.reference.shape[-1]
+        per_step = self.family.kl(self.reference.reshape(-1, size), params.reshape(-1, size))
+        per_step = per_step.reshape(self.inputs.shape[:2])
         return float(per_step.sum(1).mean())
 
 
