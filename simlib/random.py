@@ -23,6 +23,12 @@ def standard_gamma(shape: Tensor, generator: torch.Generator) -> Tensor:
         return torch._standard_gamma(shape)
 
 
+def gamma(shape: float, rate: float, size: tuple[int, ...], generator: torch.Generator) -> Tensor:
+    """``size`` float64 draws from Gamma(shape, rate), on the generator's device."""
+    shapes = torch.full(size, float(shape), dtype=torch.float64, device=generator.device)
+    return standard_gamma(shapes, generator) / rate
+
+
 def beta(a: Tensor, b: Tensor, generator: torch.Generator) -> Tensor:
     """Beta(a, b) draws as a ratio of gammas; ``a`` and ``b`` broadcast to a common shape."""
     a, b = torch.broadcast_tensors(a, b)

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from simlib.families import Lomax
-from simlib.random import standard_gamma
+from simlib.random import gamma
 from simlib.tasks.prediction import ScalarPredictionTask
 
 
@@ -27,8 +27,7 @@ class GammaExponential(ScalarPredictionTask):
     theta_names = ("rate",)
 
     def sample_theta(self, episodes: int, generator: torch.Generator) -> Tensor:
-        shape = torch.full((episodes, 1), self.shape, dtype=torch.float64, device=generator.device)
-        return standard_gamma(shape, generator) / self.rate
+        return gamma(self.shape, self.rate, (episodes, 1), generator)
 
     def sample_observations(self, theta: Tensor, horizon: int, generator: torch.Generator) -> Tensor:
         u = torch.rand(theta.shape[0], horizon, generator=generator, dtype=torch.float64, device=theta.device)

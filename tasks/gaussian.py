@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from simlib.families import Normal, StudentT
-from simlib.random import standard_gamma
+from simlib.random import gamma
 from simlib.tasks.prediction import ScalarPredictionTask
 
 
@@ -62,8 +62,7 @@ class NormalGamma(_GaussianTask):
     theta_names = ("mu", "tau")
 
     def sample_theta(self, episodes: int, generator: torch.Generator) -> Tensor:
-        shape = torch.full((episodes,), self.alpha, dtype=torch.float64, device=generator.device)
-        tau = standard_gamma(shape, generator) / self.beta
+        tau = gamma(self.alpha, self.beta, (episodes,), generator)
         z = torch.randn(episodes, generator=generator, dtype=torch.float64, device=generator.device)
         mu = self.mu0 + z / torch.sqrt(self.kappa * tau)
         return torch.stack([mu, tau], dim=1)
@@ -85,8 +84,7 @@ class GammaNormal(_GaussianTask):
     theta_names = ("tau",)
 
     def sample_theta(self, episodes: int, generator: torch.Generator) -> Tensor:
-        shape = torch.full((episodes, 1), self.alpha, dtype=torch.float64, device=generator.device)
-        return standard_gamma(shape, generator) / self.beta
+        return gamma(self.alpha, self.beta, (episodes, 1), generator)
 
     def _moments(self, theta: Tensor) -> tuple[Tensor, Tensor]:
         return torch.full_like(theta[:, 0], self.mean), 1.0 / torch.sqrt(theta[:, 0])
