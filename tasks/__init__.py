@@ -1,5 +1,6 @@
 """Task distributions: priors, observation and reward models, episodes, the registry."""
 
+from simlib.tasks.bandits import BanditTask, BernoulliBandit, GaussianBandit
 from simlib.tasks.beta_bernoulli import BetaBernoulli
 from simlib.tasks.dirichlet_categorical import DirichletCategorical
 from simlib.tasks.gamma_exponential import GammaExponential
@@ -7,6 +8,9 @@ from simlib.tasks.gaussian import GammaNormal, NormalGamma, NormalNormal
 from simlib.tasks.registry import from_config, get, names, summary
 
 __all__ = [
+    "BanditTask",
+    "BernoulliBandit",
+    "GaussianBandit",
     "BetaBernoulli",
     "DirichletCategorical",
     "GammaExponential",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from simlib.errors import SimlibError
 from simlib.task import Task
+from simlib.tasks.bandits import BernoulliBandit, GaussianBandit
 from simlib.tasks.beta_bernoulli import BetaBernoulli
 from simlib.tasks.dirichlet_categorical import DirichletCategorical
 from simlib.tasks.gamma_exponential import GammaExponential
@@ -57,6 +58,22 @@ _REGISTRY: dict[str, TaskEntry] = {
             NormalGamma, "x ~ N(mu, 1/tau), (mu, tau) ~ NormalGamma(0, 1, 2, 2); predict the next x (Student-t)", {}
         ),
         "gamma-normal": (GammaNormal, "x ~ N(0, 1/tau), tau ~ Gamma(2, rate 2); predict the next x (Student-t)", {}),
+        "bernoulli-bandit": (
+            BernoulliBandit, "two arms, reward ~ Bernoulli(p_i), p_i ~ Beta(1, 1); maximise the return", {}
+        ),
+        "bernoulli-bandit-bent": (
+            BernoulliBandit,
+            "two arms, reward ~ Bernoulli(p_i), p_i ~ Beta(0.5, 0.5); maximise the return",
+            {"a": 0.5, "b": 0.5},
+        ),
+        "gaussian-bandit": (
+            GaussianBandit, "two arms, reward ~ N(mu_i, 1), mu_i ~ N(0, 1); maximise the return", {}
+        ),
+        "gaussian-bandit-noisy": (
+            GaussianBandit,
+            "two arms, reward ~ N(mu_i, 2^2), mu_i ~ N(0, 1); maximise the return",
+            {"noise_std": 2.0},
+        ),
     }.items()
 }
 
