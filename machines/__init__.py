@@ -1,6 +1,7 @@
-"""Built-in machines: Bayes-optimal agents, analytic toy machines, adapters, machine specs."""
+"""Built-in machines: Bayes-optimal agents, bandit baselines, analytic toy machines, adapters, specs."""
 
 from simlib.machines.adapter import RecurrentMachine
+from simlib.machines.bandit_agents import BayesOptimalAgent, GittinsAgent, ThompsonAgent, UCBAgent
 from simlib.machines.beta_bernoulli import (
     CountPredictor,
     ForgetfulPredictor,
@@ -8,7 +9,7 @@ from simlib.machines.beta_bernoulli import (
     logodds_predictor,
     posterior_predictor,
 )
-from simlib.machines.checkpoint import machine_from_checkpoint, read_checkpoint, save_checkpoint
+from simlib.machines.checkpoint import keep_end_snapshots, machine_from_checkpoint, read_checkpoint, save_checkpoint
 from simlib.machines.conjugate import (
     ConjugatePredictor,
     DirichletCategoricalPredictor,
@@ -17,11 +18,18 @@ from simlib.machines.conjugate import (
     NormalGammaPredictor,
     NormalNormalPredictor,
 )
+from simlib.machines.gittins_index import gittins_bernoulli, gittins_normal
 from simlib.machines.lstm import lstm_agent
 from simlib.machines.registry import kinds, load, specs
 from simlib.machines.reparametrise import Reparametrised, random_orthogonal, rotate
 
 __all__ = [
+    "BayesOptimalAgent",
+    "GittinsAgent",
+    "ThompsonAgent",
+    "UCBAgent",
+    "gittins_bernoulli",
+    "gittins_normal",
     "ConjugatePredictor",
     "CountPredictor",
     "DirichletCategoricalPredictor",
@@ -33,6 +41,7 @@ __all__ = [
     "ForgetfulPredictor",
     "HistoryPredictor",
     "Reparametrised",
+    "keep_end_snapshots",
     "kinds",
     "load",
     "lstm_agent",

@@ -68,11 +68,19 @@ class RecurrentMachine(nn.Module):
 
     def step(self, x: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
         """One step from flat states: ``x [B, input_dim]``, ``s [B, state_dim]``."""
+        out, s_next = self.core_step(x, s)
+        return self.head(out), s_next
+
+    def core_step(self, x: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
+        """Encoder and core only: ``(core output [B, hidden], s_next [B, state_dim])``."""
         reference = self._reference
         x = x.to(dtype=reference.dtype, device=reference.device)
         s = s.to(dtype=reference.dtype, device=reference.device)
-        out, s_next = _core_step(self.core, self.encoder(x), s)
-        return self._params(self.readout(out)), s_next
+        return _core_step(self.core, self.encoder(x), s)
+
+    def head(self, out: Tensor) -> Tensor:
+        """Readout of core outputs ``[..., hidden]`` to family parameters ``[..., n_params]``."""
+        return self._params(self.readout(out))
 
     def forward(self, inputs: Tensor) -> Tensor:
         """Output parameters for whole sequences from the initial state: ``[B, T, input_dim]`` -> ``[B, T, n_params]``.
@@ -86,7 +94,7 @@ class RecurrentMachine(nn.Module):
             sequence = encoded if self.core.batch_first else encoded.transpose(0, 1)
             hidden, _ = self.core(sequence)
             hidden = hidden if self.core.batch_first else hidden.transpose(0, 1)
-            return self._params(self.readout(hidden))
+            return self.head(hidden)
         s = self.initial_state(inputs.shape[0])
         outputs = []
         for t in range(inputs.shape[1]):

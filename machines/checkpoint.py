@@ -58,6 +58,18 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     return payload
 
 
+def keep_end_snapshots(payload: dict) -> dict:
+    """A copy of a finished run's checkpoint holding only its initial and final snapshots.
+
+    Shipped bandit agents (width 256, 1.1 MB of weights per snapshot) are stored this way;
+    ``simlib train`` rebuilds the intermediate snapshots.
+    """
+    if not payload["training"]["finished"]:
+        raise SimlibError("only a finished run's snapshots can be pruned")
+    ends = {0, payload["training"]["step"]}
+    return {**payload, "snapshots": [snap for snap in payload["snapshots"] if snap["step"] in ends]}
+
+
 def _why(error: Exception) -> str:
     """A short reason for a failed ``torch.load``."""
     message = str(error)

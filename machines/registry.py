@@ -3,6 +3,8 @@
 * ``KIND:TASK`` -- a built-in machine for a registered task (``opt:beta-bernoulli``);
 * ``rnn:TASK`` -- the shipped meta-trained LSTM, ``rnn:TASK@init`` the same architecture with
   its initial weights, ``rnn:TASK@STEP`` a training snapshot;
+* ``gittins:TASK@GAMMA`` -- the Gittins-index policy with discount ``GAMMA`` (default: the
+  task's discount if below 1, else ``1 - 1 / horizon``);
 * ``PATH.pt`` (optionally ``PATH.pt@init`` / ``@STEP``) -- a checkpoint written by ``simlib train``.
 
 A kind's machine is configured by the task (its prior, its horizon). Every loaded machine
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from simlib import tasks as task_registry
 from simlib.errors import SimlibError
 from simlib.machine import StateMachine
+from simlib.machines.bandit_agents import BayesOptimalAgent, GittinsAgent, ThompsonAgent, UCBAgent
 from simlib.machines.beta_bernoulli import (
     CountPredictor,
     ForgetfulPredictor,
@@ -36,23 +39,30 @@ from simlib.machines.reparametrise import random_orthogonal, rotate
 from simlib.machines.zoo import shipped, zoo_path
 from simlib.task import Task
 from simlib.tasks import (
+    BanditTask,
+    BernoulliBandit,
     BetaBernoulli,
     DirichletCategorical,
     GammaExponential,
     GammaNormal,
+    GaussianBandit,
     NormalGamma,
     NormalNormal,
 )
 
-Builder = Callable[[Task], StateMachine]
+Builder = Callable[..., StateMachine]
 
 
 @dataclass(frozen=True)
 class Kind:
-    """A kind of machine: one line saying what it is, and a builder per task class it supports."""
+    """A kind of machine: one line saying what it is, and a builder per task class it supports.
+
+    ``option`` names the builder keyword that ``KIND:TASK@VALUE`` sets (a float), if any.
+    """
 
     summary: str
     builders: dict[type, Builder]
+    option: str | None = None
 
     def builder(self, task: Task) -> Builder | None:
         return next((build for cls, build in self.builders.items() if isinstance(task, cls)), None)
@@ -72,6 +82,8 @@ _KINDS: dict[str, Kind] = {
             NormalNormal: lambda t: NormalNormalPredictor(t.prior_mean, t.prior_std, t.noise_std),
             NormalGamma: lambda t: NormalGammaPredictor(t.mu0, t.kappa, t.alpha, t.beta),
             GammaNormal: lambda t: GammaNormalPredictor(t.mean, t.alpha, t.beta),
+            BernoulliBandit: BayesOptimalAgent,
+            GaussianBandit: BayesOptimalAgent,
         },
     ),
     "posterior": Kind(
@@ -92,8 +104,20 @@ _KINDS: dict[str, Kind] = {
         "remembers only the last observation and predicts from it alone",
         _coin(lambda t: ForgetfulPredictor(t.a, t.b)),
     ),
+    "gittins": Kind(
+        "Gittins-index policy; @GAMMA sets its discount (default: the task's, or 1 - 1/horizon)",
+        {BanditTask: lambda t, gamma=None: GittinsAgent(t, gittins_discount(t) if gamma is None else gamma)},
+        option="gamma",
+    ),
+    "thompson": Kind("Thompson sampling (outputs P(arm is best | posterior))", {BanditTask: ThompsonAgent}),
+    "ucb": Kind("UCB1 on observed mean rewards, bonus scaled by the reward noise", {BanditTask: UCBAgent}),
 }
-RNN_SUMMARY = "shipped meta-trained LSTM (N = 32); @init: untrained, @STEP: a training snapshot"
+RNN_SUMMARY = "shipped meta-trained LSTM; @init: untrained, @STEP: a training snapshot"
+
+
+def gittins_discount(task: BanditTask) -> float:
+    """The Gittins baseline's default discount: the task's if below 1, else ``1 - 1 / horizon``."""
+    return task.discount if task.discount < 1.0 else 1.0 - 1.0 / task.horizon
 
 
 def kinds() -> list[str]:
@@ -151,12 +175,16 @@ def _from_kind(base: str, stage: str, task: Task | None, spec: str) -> StateMach
         path = zoo_path(task_name)
         machine = machine_from_checkpoint(read_checkpoint(path), stage or "final", source=f"rnn:{task_name}")
         return _with_task(machine, task, f"rnn:{task_name} was trained on")
-    if stage:
-        raise SimlibError(f"only rnn specs and checkpoints take a stage, not {spec!r}")
-    build = _KINDS[kind_name].builder(task)
+    kind = _KINDS[kind_name]
+    if stage and kind.option is None:
+        raise SimlibError(f"only rnn, gittins and checkpoint specs take an @ suffix, not {spec!r}")
+    build = kind.builder(task)
     if build is None:
         raise SimlibError(f"no {kind_name!r} machine for task {task_name!r}")
-    machine = build(task)
+    try:
+        machine = build(task, **({kind.option: float(stage)} if stage else {}))
+    except ValueError as error:
+        raise SimlibError(f"bad machine spec {spec!r}: {error}") from None
     machine.task = task
     return machine
 
