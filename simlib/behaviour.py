@@ -4,12 +4,13 @@
   averaged over episodes, both machines fed the same observations;
 * eq. (3), bandit tasks: the absolute difference of the mean return each machine earns when
   it plays its own episodes on the same sampled tasks, using the pseudo-reward (the true mean
-  of the chosen arm) so the standard error is small.
+  of the chosen arm) so the standard error is small; and, given an exact belief-MDP value
+  function, each machine's per-step Bayes regret ``Q*(b, a*) - Q*(b, a)``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -29,6 +30,8 @@ class Behaviour:
 
     ``per_episode [E]`` averages to ``value``; ``per_time [T]`` sums to it (eq. 2) or is the
     per-step difference of mean rewards (eq. 3, where ``value`` is the absolute total).
+    Eq. (3) also carries the paired ``standard_error``, each machine's mean return and, where
+    an exact value function was given, each machine's mean per-step Bayes ``regret``.
     """
 
     metric: str
@@ -36,6 +39,9 @@ class Behaviour:
     per_episode: np.ndarray
     per_time: np.ndarray
     units: str
+    standard_error: float = float("nan")
+    returns: dict[str, float] = field(default_factory=dict)
+    regret: dict[str, float] = field(default_factory=dict)
 
 
 def divergence(family: OutputFamily, p: np.ndarray, q: np.ndarray, measure: str = "kl") -> np.ndarray:
@@ -65,21 +71,87 @@ def prediction_divergence(
     )
 
 
+def discounts(traces: xr.Dataset) -> np.ndarray:
+    """``discount**t`` for the steps of a closed-loop trace: ``[T]``."""
+    return float(traces.attrs.get("discount", 1.0)) ** np.arange(traces.sizes["time"])
+
+
+def reward_gap(traces: xr.Dataset, policy: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Discounted pseudo-reward of ``policy`` minus ``other`` at every step: ``[E, T]``.
+
+    Both are action probabilities ``[E, T, A]`` along the trace's stream; each is scored by the
+    true mean reward of every action (``mean_reward``), as eq. (3) scores actions taken.
+    """
+    means = traces["mean_reward"].values[:, None, :]
+    return ((policy - other) * means).sum(-1) * discounts(traces)
+
+
+def bayes_regret(traces: xr.Dataset, name: str, critic: str, critic_machine: StateMachine) -> np.ndarray:
+    """Per-step Bayes regret of machine ``name``'s policy: ``max_a Q*(b_t, a) - E_pi Q*(b_t, a)``, ``[E, T]``.
+
+    ``critic_machine`` (traced as ``critic``) exposes ``action_values(x, s) -> [B, A]``, the
+    exact belief-MDP action values of the decision made on input ``x`` in its state ``s``.
+    """
+    inputs = torch.from_numpy(traces["input"].values)
+    states = torch.from_numpy(traces[f"{critic}_state"].values)
+    flat = critic_machine.action_values(inputs.reshape(-1, inputs.shape[-1]), states.reshape(-1, states.shape[-1]))
+    values = flat.reshape(*inputs.shape[:2], -1).cpu().numpy()
+    return values.max(-1) - (traces[f"{name}_output"].values * values).sum(-1)
+
+
+def own_play(
+    task: Task, machine: StateMachine, episodes: int, seed: int, critic: StateMachine | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``machine`` plays its own episodes: (discounted pseudo-rewards ``[E, T]``, Bayes regret ``[E, T]`` or None)."""
+    machines = {"m": machine} if critic is None else {"m": machine, "critic": critic}
+    traces = sample_traces(task, machines, episodes, seed, driver="m")
+    rewards = traces["expected_reward"].values * discounts(traces)
+    regret = None if critic is None else bayes_regret(traces, "m", "critic", critic)
+    return rewards, regret
+
+
+def evaluate_play(
+    task: Task, machine: StateMachine, episodes: int, seed: int, critic: StateMachine | None = None, chunk: int = 5000
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Many episodes of own play in chunks of ``chunk`` (memory stays bounded).
+
+    Returns the discounted pseudo-return of each episode ``[episodes]`` and, with a ``critic``,
+    each episode's mean per-step Bayes regret ``[episodes]``. Chunk ``i`` is seeded with
+    ``seed + i``, so machines evaluated with the same arguments face the same task parameters.
+    """
+    returns, regrets = [], []
+    for i, start in enumerate(range(0, episodes, chunk)):
+        rewards, regret = own_play(task, machine, min(chunk, episodes - start), seed + i, critic)
+        returns.append(rewards.sum(1))
+        regrets.append(None if regret is None else regret.mean(1))
+    return np.concatenate(returns), None if critic is None else np.concatenate(regrets)
+
+
 def pseudo_returns(task: Task, machine: StateMachine, episodes: int, seed: int) -> np.ndarray:
-    """Expected reward of each chosen action when ``machine`` plays: ``[episodes, T]``."""
-    traces = sample_traces(task, {"m": machine}, episodes, seed, driver="m")
-    return traces["expected_reward"].values
+    """Discounted expected reward of each chosen action when ``machine`` plays: ``[episodes, T]``."""
+    return own_play(task, machine, episodes, seed)[0]
 
 
-def return_difference(task: Task, a: StateMachine, b: StateMachine, episodes: int, seed: int) -> Behaviour:
-    """Eq. (3) with pseudo-rewards: ``|mean return(a) - mean return(b)|`` on the same sampled tasks."""
-    rewards_a = pseudo_returns(task, a, episodes, seed)
-    rewards_b = pseudo_returns(task, b, episodes, seed)
+def return_difference(
+    task: Task, a: StateMachine, b: StateMachine, episodes: int, seed: int, critic: StateMachine | None = None
+) -> Behaviour:
+    """Eq. (3) with pseudo-rewards: ``|mean return(a) - mean return(b)|`` on the same sampled tasks.
+
+    Both play the same task parameters (same seed); the standard error is that of the paired
+    per-episode differences. With a ``critic`` (a machine with ``action_values``), also each
+    machine's mean per-step Bayes regret.
+    """
+    rewards_a, regret_a = own_play(task, a, episodes, seed, critic)
+    rewards_b, regret_b = own_play(task, b, episodes, seed, critic)
     per_episode = rewards_a.sum(1) - rewards_b.sum(1)
+    regret = {} if critic is None else {"a": float(regret_a.mean()), "b": float(regret_b.mean())}
     return Behaviour(
         metric="|return(a)-return(b)|",
         value=float(abs(per_episode.mean())),
         per_episode=per_episode,
         per_time=(rewards_a - rewards_b).mean(0),
         units="reward",
+        standard_error=float(per_episode.std(ddof=1) / np.sqrt(episodes)) if episodes > 1 else float("nan"),
+        returns={"a": float(rewards_a.sum(1).mean()), "b": float(rewards_b.sum(1).mean())},
+        regret=regret,
     )

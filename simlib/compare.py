@@ -3,7 +3,8 @@
 The report answers "does A compute what B computes?" with numbers:
 
 * behaviour -- eq. (2) ``KL(pi_b || pi_a)`` for prediction tasks (b is the reference, as
-  in ``simlib compare rnn:X opt:X``), eq. (3) for closed-loop tasks;
+  in ``simlib compare rnn:X opt:X``); for closed-loop tasks eq. (3) with its standard error,
+  both mean returns and, given an exact value function, each machine's per-step Bayes regret;
 * ``a_to_b`` -- phi maps A's states into B's, i.e. B simulates A; ``b_to_a`` the reverse;
   each with the MLP phi, a linear phi baseline, D_s and D_o on held-out episodes;
 * controls -- phi fitted on a shuffled pairing of states, and bootstrap confidence
@@ -70,11 +71,7 @@ class ComparisonReport:
             "episodes": self.episodes,
             "seed": self.seed,
             "test_episodes": int(self.test_traces.sizes["episode"]),
-            "behaviour": {
-                "metric": self.behaviour.metric,
-                "value": self.behaviour.value,
-                "units": self.behaviour.units,
-            },
+            "behaviour": self._behaviour_dict(),
             "a_to_b": self.a_to_b.to_dict(),
             "b_to_a": self.b_to_a.to_dict(),
             "controls": {
@@ -86,6 +83,16 @@ class ComparisonReport:
             "settings": self.settings,
             "versions": {"simlib": simlib.__version__, "torch": torch.__version__, "numpy": np.__version__},
         }
+
+
+    def _behaviour_dict(self) -> dict:
+        behaviour = self.behaviour
+        summary = {"metric": behaviour.metric, "value": behaviour.value, "units": behaviour.units}
+        if self.task.closed_loop:
+            summary["standard_error"] = behaviour.standard_error
+            summary["returns"] = behaviour.returns
+            summary["regret_per_step"] = behaviour.regret
+        return summary
 
 
 def compare(
@@ -101,6 +108,7 @@ def compare(
     resamples: int = 1000,
     level: float = 0.95,
     driver: str = "a",
+    critic: StateMachine | None = None,
     threads: int | None = None,
 ) -> ComparisonReport:
     """Compare machine ``a`` with reference machine ``b`` on ``task``.
@@ -113,6 +121,9 @@ def compare(
         n_components: see :class:`simlib.simulation.Simulation` (None = the paper's setting).
         hidden: MLP width; resamples, level: bootstrap settings.
         driver: closed-loop tasks: ``"a"`` or ``"b"``, the machine that acts in the traces.
+        critic: closed-loop tasks: a machine with exact ``action_values(x, s)`` (a Bayes-optimal
+            agent) that scores each machine's per-step Bayes regret; default: ``b`` or ``a`` if
+            either has them.
         threads: torch threads while fitting phi.
     """
     task = resolve_task(a, b, task)
@@ -121,11 +132,15 @@ def compare(
     traces = sample_traces(task, {"a": a, "b": b}, episodes, seed, driver=driver)
     train, test = split_episodes(traces, test_fraction, seed)
     if task.closed_loop:
-        behaviour, statistic = return_difference(task, a, b, episodes, seed), np.abs
+        critic = critic or next((m for m in (b, a) if hasattr(m, "action_values")), None)
+        behaviour, statistic = return_difference(task, a, b, episodes, seed, critic), np.abs
     else:
         behaviour, statistic = prediction_divergence(traces, "b", "a", b.output), None
+    measure = "return" if task.closed_loop else "kl"
     settings = {"n_components": n_components, "test_fraction": test_fraction, "hidden": hidden, "driver": driver}
-    estimator = Simulation(n_components=n_components, hidden=hidden, random_state=seed, threads=threads)
+    estimator = Simulation(
+        n_components=n_components, hidden=hidden, output_measure=measure, random_state=seed, threads=threads
+    )
     with torch_threads(threads):
         a_to_b = _direction(train, test, "a", "b", b, estimator)
         b_to_a = _direction(train, test, "b", "a", a, estimator)
@@ -138,7 +153,7 @@ def compare(
         "resamples": resamples,
         "behaviour": interval(behaviour.per_episode, statistic),
         **{
-            name: {"d_s": interval(d.mlp.d_s_per_episode), "d_o": interval(d.mlp.d_o_per_episode)}
+            name: {"d_s": interval(d.mlp.d_s_per_episode), "d_o": interval(d.mlp.d_o_per_episode, statistic)}
             for name, d in (("a_to_b", a_to_b), ("b_to_a", b_to_a))
         },
     }

@@ -25,13 +25,14 @@ import torch
 import xarray as xr
 
 import simlib
-from simlib.behaviour import divergence
+from simlib.behaviour import divergence, reward_gap
 from simlib.embedding import FitCurves, LinearEmbedding, MLPEmbedding
 from simlib.errors import SimlibError
 from simlib.machine import StateMachine
 from simlib.traces import require_machine
 from simlib.whitening import fit_whitening
 
+OUTPUT_MEASURES = ("kl", "js", "return")
 PHIS = ("mlp", "linear")
 
 
@@ -91,7 +92,9 @@ class Simulation:
         hidden: width of the MLP's hidden layers.
         max_steps: L-BFGS iterations at most for the MLP.
         validation_fraction: share of the training episodes held out for early stopping.
-        output_measure: ``"kl"`` or ``"js"`` for D_o.
+        output_measure: D_o's measure: ``"kl"`` or ``"js"`` between outputs (eq. 2), or
+            ``"return"`` for policies on closed-loop traces (eq. 3): the absolute mean difference
+            of the pseudo-return both policies would earn along the traced stream.
         random_state: seeds the validation split and the MLP.
         threads: torch intra-op threads while fitting (see :mod:`simlib.threads`).
     """
@@ -168,17 +171,21 @@ class Simulation:
         embedded = self.embedding_.predict(z_src.reshape(-1, z_src.shape[-1])).reshape(episodes, horizon, k_target)
         state_error = ((embedded - z_tgt) ** 2).mean(-1)
         simulated = self._step_from(embedded, traces["input"].values)
-        output_error = divergence(
-            self.simulator_.output, traces[f"{source}_output"].values, simulated, self.output_measure
-        )
+        original = traces[f"{source}_output"].values
+        if self.output_measure == "return":
+            output_error = reward_gap(traces, original, simulated)
+            d_o, units = abs(float(output_error.sum(1).mean())), "|pseudo-return(original) - pseudo-return(simulated)|"
+        else:
+            output_error = divergence(self.simulator_.output, original, simulated, self.output_measure)
+            d_o, units = float(output_error.sum(1).mean()), f"{self.output_measure}(original||simulated), nats summed over time"
         curves = self.embedding_.curves_
         return SimulationResult(
             source=source,
             target=target,
             phi=self.phi,
             d_s=float(state_error.mean()),
-            d_o=float(output_error.sum(1).mean()),
-            output_measure=f"{self.output_measure}(original||simulated), nats summed over time",
+            d_o=d_o,
+            output_measure=units,
             d_s_per_time=state_error.mean(0),
             d_o_per_time=output_error.mean(0),
             d_s_per_episode=state_error.mean(1),
@@ -202,6 +209,10 @@ class Simulation:
         valid_int = isinstance(self.n_components, int) and not isinstance(self.n_components, bool)
         if not (self.n_components in (None, "full") or (valid_int and self.n_components >= 1)):
             raise SimlibError(f"n_components must be None, 'full' or a positive int, got {self.n_components!r}")
+        if self.output_measure not in OUTPUT_MEASURES:
+            raise SimlibError(f"unknown output_measure {self.output_measure!r}; use one of {OUTPUT_MEASURES}")
+        if self.output_measure == "return" and "mean_reward" not in traces:
+            raise SimlibError("output_measure 'return' needs closed-loop traces (they record mean_reward)")
         require_machine(traces, source)
         require_machine(traces, target)
         recorded = json.loads(traces.attrs["machines"])

@@ -7,6 +7,8 @@ Layout (``E`` episodes, ``T`` steps, one state dimension per machine ``m``):
 * ``observation (episode, time)`` -- open-loop tasks: the value step t predicts;
 * ``action``, ``reward``, ``expected_reward (episode, time)`` -- closed-loop tasks: what the
   driver did at step t and what it earned (``expected_reward`` is the pseudo-reward);
+* ``mean_reward (episode, action)`` -- closed-loop tasks: every action's expected reward, so
+  any policy along the stream can be scored by the same pseudo-reward;
 * ``{m}_state (episode, time, {m}_state_dim)`` -- the state in which ``m`` received
   ``input[:, t]`` (so ``s_0`` at t = 0), float64;
 * ``{m}_output (episode, time, {m}_param)`` -- ``f_m(input[:, t], {m}_state[:, t])``.
@@ -76,6 +78,7 @@ def sample_traces(
         "episodes": int(episodes),
         "closed_loop": int(task.closed_loop),
         "driver": driver or "",
+        "discount": float(getattr(task, "discount", 1.0)),
         "simlib_version": simlib.__version__,
     }
     return _dataset(task, machines, theta, data, runs, attrs)
@@ -123,6 +126,8 @@ def _closed_loop(
         record["expected_reward"].append(task.expected_reward(theta, action).to(torch.float64))
         x = task.encode_step(action, reward, t + 1).to(torch.float64)
     data = {key: torch.stack(values, 1) for key, values in record.items()}
+    every = torch.arange(task.n_actions, device=theta.device)
+    data["mean_reward"] = torch.stack([task.expected_reward(theta, a.expand(episodes)) for a in every], 1)
     runs = {name: (torch.stack(outputs[name], 1), torch.stack(visited[name], 1)) for name in machines}
     return data, runs
 
@@ -143,6 +148,8 @@ def _dataset(
     for key in ("observation", "action", "reward", "expected_reward"):
         if key in data:
             variables[key] = (("episode", "time"), data[key].cpu().numpy())
+    if "mean_reward" in data:
+        variables["mean_reward"] = (("episode", "action"), data["mean_reward"].to(torch.float64).cpu().numpy())
     coords = {
         "episode": np.arange(episodes),
         "time": np.arange(horizon),
