@@ -88,3 +88,28 @@ def soft_greedy() -> SoftGreedy:
 def coin():
     """The beta-bernoulli task at its default horizon (T = 20)."""
     return tasks.get("beta-bernoulli")
+
+
+@pytest.fixture
+def resumes_exactly():
+    """Check that a run interrupted at step 40 and rerun ends with the uninterrupted run's weights.
+
+    Call as ``resumes_exactly(train, path, uninterrupted, metric)`` where ``train(path, callback)``
+    runs training to ``path``.
+    """
+
+    def check(train, path, uninterrupted: dict, metric: str) -> None:
+        def interrupt(step, metrics):
+            if step == 40:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            train(path, interrupt)
+        partial = torch.load(path, weights_only=True)
+        assert partial["training"]["step"] == 40 and not partial["training"]["finished"] and partial["resume"]
+        resumed = train(path, None)
+        for name, tensor in uninterrupted["state_dict"].items():
+            assert torch.equal(resumed["state_dict"][name], tensor), name
+        assert resumed["training"]["history"][metric] == uninterrupted["training"]["history"][metric]
+
+    return check

@@ -42,22 +42,11 @@ def test_checkpoint_is_weights_only_and_loads_as_machines(trained):
         machines.load(f"{path}@7")
 
 
-def test_interrupted_run_resumes_to_the_same_weights(tmp_path, trained):
-    _, uninterrupted = trained
-    path = tmp_path / "resumed.pt"
+def test_interrupted_run_resumes_to_the_same_weights(tmp_path, trained, resumes_exactly):
+    def train(path, callback):
+        return train_predictor(tasks.get("beta-bernoulli"), TINY, path, progress=False, callback=callback)
 
-    def interrupt(step, metrics):
-        if step == 40:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train_predictor(tasks.get("beta-bernoulli"), TINY, path, progress=False, callback=interrupt)
-    partial = torch.load(path, weights_only=True)
-    assert partial["training"]["step"] == 40 and not partial["training"]["finished"] and partial["resume"]
-    resumed = train_predictor(tasks.get("beta-bernoulli"), TINY, path, progress=False)
-    for name, tensor in uninterrupted["state_dict"].items():
-        assert torch.equal(resumed["state_dict"][name], tensor), name
-    assert resumed["training"]["history"]["kl"] == uninterrupted["training"]["history"]["kl"]
+    resumes_exactly(train, tmp_path / "resumed.pt", trained[1], "kl")
 
 
 def test_a_finished_run_is_not_retrained_and_other_settings_are_refused(trained):

@@ -1,0 +1,77 @@
+"""Actor-critic meta-training of bandit agents: the estimator, learning, checkpoints, exact resume."""
+
+import pytest
+import torch
+
+from simlib import SimlibError, machines, tasks
+from simlib.cli.app import main
+from simlib.training import ActorCriticSettings, TrainSettings, train_bandit_agent, train_predictor
+from simlib.training.actor_critic import advantages
+
+TASK = tasks.get("bernoulli-bandit", horizon=6)
+TINY = ActorCriticSettings(steps=60, batch=128, lr=1e-2, hidden=16, critic_hidden=16, snapshot_every=20,
+                           eval_episodes=4000)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    path = tmp_path_factory.mktemp("run") / "bandit.pt"
+    return path, train_bandit_agent(TASK, TINY, path, device="cpu", progress=False)
+
+
+def test_monte_carlo_advantages_are_the_discounted_future_rewards():
+    expected = torch.tensor([[1.0, 2.0, 3.0, 4.0]])
+    values = torch.tensor([[0.5, 0.25, 0.0, 1.0]])
+    advantage, target = advantages(expected, values, 0.5, 1.0)
+    future = torch.tensor([[2.0 * 0.5 + 3.0 * 0.25 + 4.0 * 0.125, 3.0 * 0.5 + 4.0 * 0.25, 4.0 * 0.5, 0.0]])
+    assert torch.allclose(target, future) and torch.allclose(advantage, future - values)
+    one_step, _ = advantages(expected, values, 0.5, 0.0)
+    assert torch.allclose(one_step, torch.tensor([[0.5 * (2.0 + 0.25) - 0.5, 0.5 * 3.0 - 0.25, 0.5 * 5.0, -1.0]]))
+
+
+def test_training_approaches_the_bayes_optimal_return(trained):
+    _, payload = trained
+    history = payload["training"]["history"]
+    assert history["step"] == [0, 20, 40, 60]
+    optimal = machines.load("opt:bernoulli-bandit", TASK).expected_return()
+    random = 6 * 0.5
+    assert history["regret"][0] == pytest.approx(optimal - history["return"][0])
+    # a quarter of the way from random to optimal, at least, after 60 tiny steps
+    assert history["return"][-1] > random + 0.25 * (optimal - random)
+    assert payload["training"]["command"].startswith("simlib train bernoulli-bandit --steps 60")
+
+
+def test_checkpoint_loads_as_a_policy_machine(trained):
+    path, payload = trained
+    agent = machines.load(str(path), TASK)
+    assert agent.output.n_params == 2 and agent.state_dim == 32 and agent.task.horizon == 6
+    pruned = machines.keep_end_snapshots(payload)
+    assert [snap["step"] for snap in pruned["snapshots"]] == [0, 60]
+
+
+def test_interrupted_bandit_run_resumes_to_the_same_weights(tmp_path, trained, resumes_exactly):
+    def train(path, callback):
+        return train_bandit_agent(TASK, TINY, path, device="cpu", progress=False, callback=callback)
+
+    resumes_exactly(train, tmp_path / "resumed.pt", trained[1], "return")
+    assert torch.load(trained[0], weights_only=True)["training"]["finished"]
+
+
+def test_task_kinds_and_settings_are_checked(tmp_path):
+    with pytest.raises(SimlibError):
+        train_bandit_agent(tasks.get("beta-bernoulli"), TINY, tmp_path / "x.pt", progress=False)
+    with pytest.raises(SimlibError):
+        train_predictor(TASK, TrainSettings(), tmp_path / "y.pt")
+    with pytest.raises(SimlibError):
+        ActorCriticSettings(trace_decay=1.5)
+
+
+def test_cli_trains_a_bandit_agent_and_keeps_only_the_ends(tmp_path, capsys):
+    out = tmp_path / "cli.pt"
+    code = main(["train", "bernoulli-bandit", "--steps", "4", "--batch", "8", "--hidden", "8",
+                 "--snapshot-every", "2", "--ends-only", "--quiet", "--out", str(out), "--device", "cpu"])
+    assert code == 0 and "expected return" in capsys.readouterr().out
+    payload = torch.load(out, weights_only=True)
+    assert [snap["step"] for snap in payload["snapshots"]] == [0, 4]
+    assert "--entropy 0.01" in payload["training"]["command"]
+    assert main(["train", "beta-bernoulli", "--entropy", "0.1", "--out", str(tmp_path / "z.pt")]) == 2

@@ -1,0 +1,219 @@
+"""Meta-training a bandit agent: batched advantage actor-critic on fresh episodes every batch.
+
+The agent is the paper's LSTM (width 256 by default) acting on ``[one-hot(a), r, t / T]``.
+Each optimiser step plays ``batch`` episodes in one tensor and ascends the expected return
+``sum_t discount**t * mu_{a_t}`` with three variance reductions over plain A2C, each keeping
+the gradient unbiased:
+
+* the pseudo-reward ``mu_a`` (the chosen arm's true mean) replaces the sampled reward in the
+  learning signal (the agent still observes the sampled reward);
+* the immediate term is taken over all actions, ``sum_a pi(a | h_t) mu_a``, so only the
+  information value of an action is left to the score-function estimator;
+* that estimator's baseline is an asymmetric critic ``V(h_t, x_t, theta)`` that sees the task
+  parameters (the agent never does), so the returns' spread across tasks cancels.
+
+An entropy bonus, annealed linearly to zero at ``entropy_until`` of training, keeps early
+exploration. ``benchmarks/train_bandits.py`` measures this against plain A2C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from simlib.device import resolve_device
+from simlib.errors import SimlibError
+from simlib.machines import lstm_agent
+from simlib.machines.adapter import RecurrentMachine
+from simlib.random import make_generator
+from simlib.task import Task
+from simlib.training.loop import run_training
+from simlib.training.predictor import TrainSettings
+
+EVAL_SEED_OFFSET = 2_000_003
+
+
+@dataclass(frozen=True)
+class ActorCriticSettings(TrainSettings):
+    """Everything that determines a bandit run: the shared settings with bandit defaults, the
+    entropy bonus and its annealing, the GAE ``trace_decay`` and the critic's width."""
+
+    steps: int = 2000
+    lr: float = 1e-3
+    hidden: int = 256
+    snapshot_every: int = 250
+    eval_episodes: int = 5000
+    entropy: float = 0.01
+    entropy_until: float = 0.8
+    trace_decay: float = 1.0
+    critic_hidden: int = 256
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.critic_hidden < 1:
+            raise SimlibError(f"critic_hidden must be at least 1, got {self.critic_hidden}")
+        if self.entropy < 0 or not 0 < self.entropy_until <= 1:
+            raise SimlibError("entropy must be non-negative and entropy_until in (0, 1]")
+        if not 0 <= self.trace_decay <= 1:
+            raise SimlibError(f"trace_decay must be in [0, 1], got {self.trace_decay}")
+
+    def command(self, task_name: str) -> str:
+        """The ``simlib train`` command line that reproduces this run."""
+        return (
+            f"{super().command(task_name)} --entropy {self.entropy} --trace-decay {self.trace_decay} --ends-only"
+        )
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """One batch of episodes played by the agent; every tensor is ``[E, T]``."""
+
+    log_prob: Tensor
+    entropy: Tensor
+    expected_immediate: Tensor
+    value: Tensor
+    pseudo_reward: Tensor
+
+
+def critic_for(task: Task, agent_hidden: int, hidden: int) -> nn.Module:
+    """The asymmetric critic: MLP over ``[core output, input, theta]`` -> expected future return."""
+    width = agent_hidden + task.input_dim + len(task.theta_names)
+    return nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+
+
+def play(
+    task: Task,
+    agent: RecurrentMachine,
+    episodes: int,
+    generator: torch.Generator,
+    critic: nn.Module | None = None,
+) -> Rollout:
+    """The agent acts for ``task.horizon`` steps in ``episodes`` fresh episodes (one tensor)."""
+    device = next(agent.parameters()).device
+    theta = task.sample_theta(episodes, generator).to(device)
+    means = theta.to(torch.float32)
+    x = task.first_input(episodes).to(device)
+    s = agent.initial_state(episodes)
+    columns: dict[str, list[Tensor]] = {field: [] for field in Rollout.__dataclass_fields__}
+    for t in range(task.horizon):
+        out, s = agent.core_step(x, s)
+        probs = agent.head(out)
+        log_probs = torch.log(probs.clamp_min(1e-12))
+        action = torch.multinomial(probs.detach(), 1, generator=generator).squeeze(1)
+        reward = task.respond(theta, action, generator)
+        columns["log_prob"].append(log_probs.gather(1, action[:, None]).squeeze(1))
+        columns["entropy"].append(-(probs * log_probs).sum(1))
+        columns["expected_immediate"].append((probs * means).sum(1))
+        columns["pseudo_reward"].append(means.gather(1, action[:, None]).squeeze(1))
+        if critic is not None:
+            features = torch.cat([out.detach(), x.to(out.dtype), means], dim=1)
+            columns["value"].append(critic(features).squeeze(1))
+        else:
+            columns["value"].append(torch.zeros_like(columns["log_prob"][-1]))
+        x = task.encode_step(action, reward, t + 1).to(device)
+    return Rollout(**{field: torch.stack(values, 1) for field, values in columns.items()})
+
+
+def advantages(expected: Tensor, values: Tensor, discount: float, trace_decay: float) -> tuple[Tensor, Tensor]:
+    """GAE(lambda) advantages of each action and the critic's lambda-return targets, ``[E, T]`` each.
+
+    The critic ``values[:, t]`` estimates ``R_t = sum_{j > t} discount**(j - t) * mu_{a_j}``, the
+    return after action ``a_t``. Rewards enter as ``expected[:, j] = sum_a pi_j(a) mu_a``, whose
+    expectation given the history equals that of ``mu_{a_j}``, so the estimate stays unbiased
+    for ``trace_decay = 1`` (Monte Carlo) and has less variance.
+    """
+    expected, values = expected.detach(), values.detach()
+    following = torch.cat([expected[:, 1:] + values[:, 1:], torch.zeros_like(values[:, :1])], dim=1)
+    delta = discount * following - values
+    advantage = torch.zeros_like(delta)
+    running = torch.zeros_like(delta[:, 0])
+    for t in range(delta.shape[1] - 1, -1, -1):
+        running = delta[:, t] + discount * trace_decay * running
+        advantage[:, t] = running
+    return advantage, advantage + values
+
+
+class ActorCriticObjective:
+    """The loss of one batch (see the module docstring) and the evaluation at snapshots."""
+
+    metrics = ("return", "regret")
+    max_gradient_norm = 10.0
+
+    def __init__(self, task: Task, settings: ActorCriticSettings, device: torch.device) -> None:
+        self.task, self.settings = task, settings
+        self.agent = lstm_agent(task.input_dim, task.output, hidden=settings.hidden, seed=settings.seed).to(device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(settings.seed + 1)
+            self.auxiliary = critic_for(task, settings.hidden, settings.critic_hidden).to(device)
+        self.weights = task.discounts().to(device=device, dtype=torch.float32)
+        self.optimal = optimal_return(task)
+
+    def loss(self, step: int, generator: torch.Generator) -> Tensor:
+        rollout = play(self.task, self.agent, self.settings.batch, generator, self.auxiliary)
+        advantage, target = advantages(
+            rollout.expected_immediate, rollout.value, self.task.discount, self.settings.trace_decay
+        )
+        advantage = advantage - advantage.mean(0)
+        actor = (rollout.expected_immediate + rollout.log_prob * advantage) * self.weights
+        critic = (target - rollout.value).pow(2)
+        fraction = step / (self.settings.entropy_until * self.settings.steps)
+        bonus = self.settings.entropy * max(0.0, 1.0 - fraction) * rollout.entropy
+        return (-actor.sum(1) + 0.5 * critic.sum(1) - bonus.sum(1)).mean()
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        generator = make_generator(self.settings.seed + EVAL_SEED_OFFSET, self.weights.device)
+        rollout = play(self.task, self.agent, self.settings.eval_episodes, generator)
+        mean_return = float((rollout.pseudo_reward * self.weights).sum(1).mean())
+        return {"return": mean_return, "regret": self.optimal - mean_return}
+
+
+def optimal_return(task: Task) -> float:
+    """The Bayes-optimal expected return of ``task`` (NaN where no exact solver exists)."""
+    from simlib.machines import load
+
+    try:
+        return float(load(f"opt:{task.name}", task).expected_return())
+    except SimlibError:
+        return float("nan")
+
+
+def train_bandit_agent(
+    task: Task,
+    settings: ActorCriticSettings,
+    out: str | Path,
+    *,
+    device: str = "auto",
+    threads: int | None = None,
+    progress: bool = True,
+    callback: Callable[[int, dict], None] | None = None,
+) -> dict:
+    """Train (or resume, or return a finished) run of the LSTM agent on bandit ``task``.
+
+    Args:
+        out: checkpoint path, written atomically at every snapshot; an unfinished run there with
+            the same task and settings is resumed, a finished one is returned as it is.
+        device: ``auto``, ``cpu`` or ``cuda[:N]``.
+        threads: torch threads on the CPU (default: torch's; width 256 uses both cores well).
+        callback: called as ``callback(step, metrics)`` after every snapshot.
+    """
+    if not task.closed_loop:
+        raise SimlibError(f"task {task.name!r} is a prediction task; train_bandit_agent trains bandit agents")
+    torch_device = resolve_device(device)
+    architecture = {"kind": "lstm", "input_dim": task.input_dim, "hidden": settings.hidden, "output": task.output.config()}
+    identity = {"task": task.config(), "architecture": architecture, "settings": asdict(settings)}
+    return run_training(
+        task,
+        settings,
+        identity,
+        Path(out),
+        lambda on: ActorCriticObjective(task, settings, on),
+        torch_device,
+        threads=threads,
+        show=progress,
+        callback=callback,
+    )
