@@ -15,10 +15,10 @@ from simlib.compare import compare as run_compare
 from simlib.errors import SimlibError
 from simlib.fsm import extract_on_task, write_graph
 from simlib.io import atomic_path, write_text
-from simlib.machines import load, specs
+from simlib.machines import keep_end_snapshots, load, save_checkpoint, specs
 from simlib.task import Task
 from simlib.traces import save_traces
-from simlib.training import TrainSettings, train_predictor
+from simlib.training import ActorCriticSettings, TrainSettings, train_bandit_agent, train_predictor
 
 app = typer.Typer(
     name="simlib",
@@ -51,18 +51,40 @@ def compare_command(
     n_components: Annotated[
         Optional[str], typer.Option(help="Principal components per machine: an integer, 'full', or the paper's default.")
     ] = None,
+    driver: Annotated[
+        str, typer.Option(help="Bandit tasks: which machine acts in the simulation traces, 'a' or 'b'.")
+    ] = "a",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
     out: Annotated[Optional[Path], typer.Option(help="Folder for report.json, traces.nc and figure3.png.")] = None,
 ) -> None:
     """Behaviour and approximate simulation in both directions, with controls."""
     chosen = _task(task)
+    machine_a, machine_b = load(a, chosen), load(b, chosen)
     report = run_compare(
-        load(a, chosen), load(b, chosen), chosen, episodes=episodes, seed=seed, n_components=_components(n_components)
+        machine_a,
+        machine_b,
+        chosen,
+        episodes=episodes,
+        seed=seed,
+        n_components=_components(n_components),
+        driver=driver,
+        critic=_critic(machine_a, machine_b),
     )
     summary = report.to_dict()
     if out is not None:
         _write_outputs(report, summary, out)
     typer.echo(json.dumps(summary) if as_json else comparison_text(summary))
+
+
+def _critic(a, b):
+    """For bandit tasks: the Bayes-optimal agent that scores regret, when one can be built."""
+    task = a.task
+    if not task.closed_loop or any(hasattr(m, "action_values") for m in (a, b)):
+        return None
+    try:
+        return load(f"opt:{task.name}", task)
+    except SimlibError:
+        return None
 
 
 def _write_outputs(report, summary: dict, out: Path) -> None:
@@ -99,25 +121,58 @@ def fsm_command(
 
 @app.command("train")
 def train_command(
-    task: Annotated[str, typer.Argument(help="Prediction task to meta-train on, e.g. beta-bernoulli.")],
-    steps: Annotated[int, typer.Option(min=1, help="Optimiser steps (one fresh batch of episodes each).")] = 4000,
-    batch: Annotated[int, typer.Option(min=1, help="Episodes per batch.")] = 256,
-    lr: Annotated[float, typer.Option(min=0.0, help="Peak Adam learning rate (warm-up, then cosine decay).")] = 3e-3,
+    task: Annotated[str, typer.Argument(help="Task to meta-train on, e.g. beta-bernoulli or bernoulli-bandit.")],
+    steps: Annotated[Optional[int], typer.Option(min=1, help="Optimiser steps, one fresh batch each [4000 | 2000].")] = None,
+    batch: Annotated[Optional[int], typer.Option(min=1, help="Episodes per batch [256].")] = None,
+    lr: Annotated[
+        Optional[float], typer.Option(min=0.0, help="Peak Adam learning rate, warm-up then cosine [3e-3 | 1e-3].")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seeds the initial weights and the training episodes.")] = 0,
-    hidden: Annotated[int, typer.Option(min=1, help="Width N of every layer.")] = 32,
-    snapshot_every: Annotated[int, typer.Option(min=1, help="Steps between snapshots (and resumable checkpoints).")] = 200,
+    hidden: Annotated[Optional[int], typer.Option(min=1, help="Width N of every layer [32 | 256].")] = None,
+    snapshot_every: Annotated[
+        Optional[int], typer.Option(min=1, help="Steps between snapshots and resumable checkpoints [200 | 250].")
+    ] = None,
+    entropy: Annotated[
+        Optional[float], typer.Option(min=0.0, help="Bandits: initial entropy bonus, annealed to 0 [0.01].")
+    ] = None,
+    trace_decay: Annotated[
+        Optional[float], typer.Option(min=0.0, max=1.0, help="Bandits: GAE lambda, 1 = Monte Carlo [1.0].")
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
-    threads: Annotated[int, typer.Option(min=1, help="Torch threads when training on the CPU.")] = 1,
+    threads: Annotated[
+        Optional[int], typer.Option(min=1, help="Torch threads on the CPU [1 | torch's default].")
+    ] = None,
     out: Annotated[Optional[Path], typer.Option(help="Checkpoint to write (default: TASK.pt); resumed if unfinished.")] = None,
+    ends_only: Annotated[
+        bool, typer.Option("--ends-only", help="When finished, keep only the initial and final snapshots.")
+    ] = False,
     progress: Annotated[bool, typer.Option("--progress/--quiet", help="Show a progress line on stderr.")] = True,
 ) -> None:
-    """Meta-train the paper's LSTM predictor (log-loss, Adam) and write a checkpoint with snapshots."""
+    """Meta-train the paper's LSTM agent and write a checkpoint with snapshots.
+
+    Prediction tasks: log-loss and Adam (defaults before the bar). Bandit tasks: batched
+    actor-critic on the expected return (defaults after the bar).
+    """
     chosen = task_registry.get(task)
     out = out if out is not None else Path(f"{task}.pt")
     if out.suffix != ".pt":
         raise SimlibError(f"--out must name a .pt file, got {out}")
-    settings = TrainSettings(steps=steps, batch=batch, lr=lr, seed=seed, hidden=hidden, snapshot_every=snapshot_every)
-    payload = train_predictor(chosen, settings, out, device=device, threads=threads, progress=progress)
+    given = {"steps": steps, "batch": batch, "lr": lr, "hidden": hidden, "snapshot_every": snapshot_every}
+    options = {"seed": seed, **{key: value for key, value in given.items() if value is not None}}
+    if chosen.closed_loop:
+        options.update({key: value for key, value in (("entropy", entropy), ("trace_decay", trace_decay)) if value is not None})
+        payload = train_bandit_agent(
+            chosen, ActorCriticSettings(**options), out, device=device, threads=threads, progress=progress
+        )
+    else:
+        if entropy is not None or trace_decay is not None:
+            raise SimlibError("--entropy and --trace-decay apply to bandit tasks only")
+        payload = train_predictor(
+            chosen, TrainSettings(**options), out, device=device, threads=threads or 1, progress=progress
+        )
+    if ends_only:
+        payload = keep_end_snapshots(payload)
+        save_checkpoint(payload, out)
     typer.echo(training_text(payload, out))
 
 

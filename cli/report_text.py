@@ -23,8 +23,9 @@ def comparison_text(report: dict) -> str:
         "",
         f"behaviour  {behaviour['metric']} = {_num(behaviour['value'])} {behaviour['units']}"
         f"   {level} {_interval(boot['behaviour'])}",
+        *_bandit_lines(behaviour),
         "",
-        f"{'simulation':<22}{'D_s':>10} {level:>20}{'D_o (nats)':>12} {level:>20}"
+        f"{'simulation':<22}{'D_s':>10} {level:>20}{'D_o (' + _o_units(report) + ')':>14} {level:>20}"
         f"{'linear D_s':>12}{'linear D_o':>12}{'shuffled D_s':>14}{'shuffled D_o':>14}",
     ]
     for key, label in (("a_to_b", "A -> B (B simulates A)"), ("b_to_a", "B -> A (A simulates B)")):
@@ -49,6 +50,24 @@ def comparison_text(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _o_units(report: dict) -> str:
+    return "reward" if "standard_error" in report["behaviour"] else "nats"
+
+
+def _bandit_lines(behaviour: dict) -> list[str]:
+    """Standard error, mean returns and per-step Bayes regret of a closed-loop comparison."""
+    if "standard_error" not in behaviour:
+        return []
+    returns, regret = behaviour["returns"], behaviour["regret_per_step"]
+    lines = [
+        f"           standard error {_num(behaviour['standard_error'])}; mean pseudo-return "
+        f"A {returns['a']:.4f}, B {returns['b']:.4f}"
+    ]
+    if regret:
+        lines.append(f"           mean Bayes regret per step: A {regret['a']:.4g}, B {regret['b']:.4g}")
+    return lines
+
+
 def fsm_text(spec: str, task: str, summary: dict, out, minimised: bool) -> str:
     """Render an extraction summary."""
     lines = [
@@ -70,10 +89,20 @@ def training_text(payload: dict, out) -> str:
     """Render the outcome of a training run."""
     info = payload["training"]
     history = info["history"]
+    episodes = info["settings"]["eval_episodes"]
+    if "kl" in history:
+        quality = (
+            f"behavioural KL to the Bayes-optimal predictor: {history['kl'][0]:.4g} nats at init, "
+            f"{history['kl'][-1]:.4g} nats now (eq. 2, {episodes} held-out episodes)"
+        )
+    else:
+        quality = (
+            f"expected return (pseudo-reward, {episodes} episodes): {history['return'][0]:.4f} at init, "
+            f"{history['return'][-1]:.4f} now; regret to Bayes-optimal {history['regret'][-1]:.4f}"
+        )
     return (
         f"{payload['task']['name']}: {info['step']} steps, {info['episodes_seen']:,} episodes on {info['device_type']}, "
         f"{info['wall_seconds']:.0f} s wall, {info['cpu_seconds']:.0f} s CPU\n"
-        f"behavioural KL to the Bayes-optimal predictor: {history['kl'][0]:.4g} nats at init, "
-        f"{history['kl'][-1]:.4g} nats now (eq. 2, {info['settings']['eval_episodes']} held-out episodes)\n"
+        f"{quality}\n"
         f"checkpoint: {out}  (compare with: simlib compare {out} opt:{payload['task']['name']})"
     )

@@ -49,9 +49,11 @@ def test_compare_with_an_explicit_task_and_components(capsys):
 
 def test_listings(capsys):
     code, out, _ = run(capsys, "tasks")
-    assert code == 0 and out.startswith("beta-bernoulli")
+    assert code == 0 and out.startswith("bernoulli-bandit") and len(out.splitlines()) == 14
+    assert "\nbeta-bernoulli " in out and "\ngaussian-bandit-noisy " in out
     code, out, _ = run(capsys, "machines")
     assert code == 0 and "opt:beta-bernoulli" in out and "history:beta-bernoulli" in out
+    assert "gittins:bernoulli-bandit" in out and "thompson:gaussian-bandit-noisy" in out
 
 
 def test_fsm_exact_and_written_graph(capsys, tmp_path):

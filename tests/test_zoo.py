@@ -6,16 +6,18 @@ from pathlib import Path
 import pytest
 
 from simlib import machines, tasks
-from simlib.behaviour import prediction_divergence
+from simlib.behaviour import evaluate_play, prediction_divergence
 from simlib.cli.app import main
 from simlib.machines import read_checkpoint
 from simlib.machines.zoo import shipped, zoo_path
 from simlib.traces import sample_traces
 
-BARS = {name: 0.001 if name == "beta-bernoulli" else 0.005 for name in tasks.names()}
+PREDICTION = [name for name in tasks.names() if not tasks.get(name).closed_loop]
+BANDITS = [name for name in tasks.names() if tasks.get(name).closed_loop]
+BARS = {name: 0.001 if name == "beta-bernoulli" else 0.005 for name in PREDICTION}
 
 
-def test_every_prediction_task_has_a_small_shipped_agent():
+def test_every_task_has_a_small_shipped_agent():
     assert shipped() == tasks.names()
     total = sum(zoo_path(name).stat().st_size for name in shipped())
     assert total < 25_000_000
@@ -28,10 +30,30 @@ def test_shipped_checkpoint_records_how_it_was_made(name):
     assert info["finished"] and "resume" not in payload
     assert info["command"].startswith(f"simlib train {name} ")
     assert payload["task"] == tasks.get(name).config()
-    assert [s["step"] for s in payload["snapshots"]][0] == 0 and len(payload["snapshots"]) >= 10
+    steps = [s["step"] for s in payload["snapshots"]]
+    if name in BANDITS:
+        assert steps == [0, info["step"]] and "--ends-only" in info["command"]
+        assert payload["architecture"]["hidden"] == 256
+    else:
+        assert steps[0] == 0 and len(steps) >= 10
 
 
-@pytest.mark.parametrize("name", tasks.names())
+@pytest.mark.parametrize("name", BANDITS)
+def test_shipped_bandit_agents_earn_close_to_the_bayes_optimal_return(name):
+    """Paired pseudo-returns on 4000 episodes: the trained agent closes most of the gap from
+    random to optimal, the untrained one almost none of it (benchmarks/bandits.py: 100 000)."""
+    task = tasks.get(name)
+    opt = machines.load(f"opt:{name}")
+    optimal = evaluate_play(task, opt, 4000, seed=5)[0]
+    random = task.discounts().sum().item() * task.prior_mean_reward()
+    scale = opt.expected_return() - random
+    trained = optimal - evaluate_play(task, machines.load(f"rnn:{name}"), 4000, seed=5)[0]
+    untrained = optimal - evaluate_play(task, machines.load(f"rnn:{name}@init"), 4000, seed=5)[0]
+    assert trained.mean() < 0.05 * scale
+    assert untrained.mean() > 0.5 * scale
+
+
+@pytest.mark.parametrize("name", PREDICTION)
 def test_shipped_agents_behave_like_the_bayes_optimal_predictor(name):
     """Eq. (2) on 500 held-out episodes meets the bar; the untrained agent is far from it."""
     task = tasks.get(name)
