@@ -15,7 +15,7 @@ from simlib.compare import compare as run_compare
 from simlib.errors import SimlibError
 from simlib.fsm import extract_on_task, write_graph
 from simlib.io import atomic_path, write_text
-from simlib.machines import keep_end_snapshots, load, save_checkpoint, specs
+from simlib.machines import keep_final_snapshot, load, save_checkpoint, specs
 from simlib.task import Task
 from simlib.traces import save_traces
 from simlib.training import ActorCriticSettings, TrainSettings, train_bandit_agent, train_predictor
@@ -143,8 +143,8 @@ def train_command(
         Optional[int], typer.Option(min=1, help="Torch threads on the CPU [1 | torch's default].")
     ] = None,
     out: Annotated[Optional[Path], typer.Option(help="Checkpoint to write (default: TASK.pt); resumed if unfinished.")] = None,
-    ends_only: Annotated[
-        bool, typer.Option("--ends-only", help="When finished, keep only the initial and final snapshots.")
+    final_only: Annotated[
+        bool, typer.Option("--final-only", help="When finished, keep only the final snapshot (@init is rebuilt from the seed).")
     ] = False,
     progress: Annotated[bool, typer.Option("--progress/--quiet", help="Show a progress line on stderr.")] = True,
 ) -> None:
@@ -170,8 +170,8 @@ def train_command(
         payload = train_predictor(
             chosen, TrainSettings(**options), out, device=device, threads=threads or 1, progress=progress
         )
-    if ends_only:
-        payload = keep_end_snapshots(payload)
+    if final_only:
+        payload = keep_final_snapshot(payload)
         save_checkpoint(payload, out)
     typer.echo(training_text(payload, out))
 

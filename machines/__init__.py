@@ -9,7 +9,7 @@ from simlib.machines.beta_bernoulli import (
     logodds_predictor,
     posterior_predictor,
 )
-from simlib.machines.checkpoint import keep_end_snapshots, machine_from_checkpoint, read_checkpoint, save_checkpoint
+from simlib.machines.checkpoint import keep_final_snapshot, machine_from_checkpoint, read_checkpoint, save_checkpoint
 from simlib.machines.conjugate import (
     ConjugatePredictor,
     DirichletCategoricalPredictor,
@@ -41,7 +41,7 @@ __all__ = [
     "ForgetfulPredictor",
     "HistoryPredictor",
     "Reparametrised",
-    "keep_end_snapshots",
+    "keep_final_snapshot",
     "kinds",
     "load",
     "lstm_agent",

@@ -7,6 +7,7 @@ Layout (format ``simlib-checkpoint`` version 1)::
     task                   the task's config (name and every parameter)
     state_dict             the current (final) weights
     snapshots              [{"step": int, "state_dict": {...}}, ...]; step 0 = the initial weights
+                           (when absent, rebuilt from the recorded seed)
     training               settings, command, timings, finished flag, history of loss and KL
     resume                 optimiser and generator state (only while a run is unfinished)
 
@@ -58,16 +59,17 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     return payload
 
 
-def keep_end_snapshots(payload: dict) -> dict:
-    """A copy of a finished run's checkpoint holding only its initial and final snapshots.
+def keep_final_snapshot(payload: dict) -> dict:
+    """A copy of a finished run's checkpoint holding only its final snapshot.
 
-    Shipped bandit agents (width 256, 1.1 MB of weights per snapshot) are stored this way;
-    ``simlib train`` rebuilds the intermediate snapshots.
+    The initial weights need no storage: ``@init`` rebuilds them from the recorded seed. The
+    shipped bandit agents (width 256, 2.4 MB of weights) are stored this way; ``simlib train``
+    rebuilds the intermediate snapshots.
     """
     if not payload["training"]["finished"]:
         raise SimlibError("only a finished run's snapshots can be pruned")
-    ends = {0, payload["training"]["step"]}
-    return {**payload, "snapshots": [snap for snap in payload["snapshots"] if snap["step"] in ends]}
+    final = payload["training"]["step"]
+    return {**payload, "snapshots": [snap for snap in payload["snapshots"] if snap["step"] == final]}
 
 
 def _why(error: Exception) -> str:
@@ -80,12 +82,12 @@ def _why(error: Exception) -> str:
     return type(error).__name__
 
 
-def build_machine(architecture: dict) -> RecurrentMachine:
-    """An untrained machine of the recorded architecture."""
+def build_machine(architecture: dict, seed: int = 0) -> RecurrentMachine:
+    """An untrained machine of the recorded architecture, initialised from ``seed``."""
     if architecture.get("kind") != "lstm":
         raise SimlibError(f"unknown architecture {architecture.get('kind')!r} in checkpoint")
     output = family_from_config(architecture["output"])
-    return lstm_agent(architecture["input_dim"], output, hidden=architecture["hidden"])
+    return lstm_agent(architecture["input_dim"], output, hidden=architecture["hidden"], seed=seed)
 
 
 def machine_from_checkpoint(payload: dict, stage: str = "final", source: str = "checkpoint") -> RecurrentMachine:
@@ -99,6 +101,8 @@ def machine_from_checkpoint(payload: dict, stage: str = "final", source: str = "
     else:
         step = 0 if stage == "init" else _step(stage, source)
         matches = [snap["state_dict"] for snap in payload["snapshots"] if snap["step"] == step]
+        if not matches and step == 0:
+            matches = [build_machine(payload["architecture"], _seed(payload)).state_dict()]
         if not matches:
             steps = ", ".join(str(snap["step"]) for snap in payload["snapshots"])
             raise SimlibError(f"{source} has no snapshot at step {step}; it has steps {steps}")
@@ -110,6 +114,11 @@ def machine_from_checkpoint(payload: dict, stage: str = "final", source: str = "
     machine.eval()
     machine.task = task_registry.from_config(payload["task"])
     return machine
+
+
+def _seed(payload: dict) -> int:
+    """The seed the run's initial weights were drawn from."""
+    return int((payload["training"].get("settings") or {}).get("seed", 0))
 
 
 def _step(stage: str, source: str) -> int:

@@ -45,8 +45,11 @@ def test_checkpoint_loads_as_a_policy_machine(trained):
     path, payload = trained
     agent = machines.load(str(path), TASK)
     assert agent.output.n_params == 2 and agent.state_dim == 32 and agent.task.horizon == 6
-    pruned = machines.keep_end_snapshots(payload)
-    assert [snap["step"] for snap in pruned["snapshots"]] == [0, 60]
+    pruned = machines.keep_final_snapshot(payload)
+    assert [snap["step"] for snap in pruned["snapshots"]] == [60]
+    rebuilt = machines.machine_from_checkpoint(pruned, "init").state_dict()
+    for name, tensor in payload["snapshots"][0]["state_dict"].items():
+        assert torch.equal(rebuilt[name], tensor), name
 
 
 def test_interrupted_bandit_run_resumes_to_the_same_weights(tmp_path, trained, resumes_exactly):
@@ -69,9 +72,9 @@ def test_task_kinds_and_settings_are_checked(tmp_path):
 def test_cli_trains_a_bandit_agent_and_keeps_only_the_ends(tmp_path, capsys):
     out = tmp_path / "cli.pt"
     code = main(["train", "bernoulli-bandit", "--steps", "4", "--batch", "8", "--hidden", "8",
-                 "--snapshot-every", "2", "--ends-only", "--quiet", "--out", str(out), "--device", "cpu"])
+                 "--snapshot-every", "2", "--final-only", "--quiet", "--out", str(out), "--device", "cpu"])
     assert code == 0 and "expected return" in capsys.readouterr().out
     payload = torch.load(out, weights_only=True)
-    assert [snap["step"] for snap in payload["snapshots"]] == [0, 4]
+    assert [snap["step"] for snap in payload["snapshots"]] == [4]
     assert "--entropy 0.01" in payload["training"]["command"]
     assert main(["train", "beta-bernoulli", "--entropy", "0.1", "--out", str(tmp_path / "z.pt")]) == 2

@@ -32,7 +32,7 @@ def test_shipped_checkpoint_records_how_it_was_made(name):
     assert payload["task"] == tasks.get(name).config()
     steps = [s["step"] for s in payload["snapshots"]]
     if name in BANDITS:
-        assert steps == [0, info["step"]] and "--ends-only" in info["command"]
+        assert steps == [info["step"]] and "--final-only" in info["command"]
         assert payload["architecture"]["hidden"] == 256
     else:
         assert steps[0] == 0 and len(steps) >= 10

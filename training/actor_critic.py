@@ -64,7 +64,7 @@ class ActorCriticSettings(TrainSettings):
     def command(self, task_name: str) -> str:
         """The ``simlib train`` command line that reproduces this run."""
         return (
-            f"{super().command(task_name)} --entropy {self.entropy} --trace-decay {self.trace_decay} --ends-only"
+            f"{super().command(task_name)} --entropy {self.entropy} --trace-decay {self.trace_decay} --final-only"
         )
 
 
