@@ -138,13 +138,17 @@ def train_command(
     trace_decay: Annotated[
         Optional[float], typer.Option(min=0.0, max=1.0, help="Bandits: GAE lambda, 1 = Monte Carlo [1.0].")
     ] = None,
+    estimator: Annotated[
+        Optional[str], typer.Option(help="Bandits: 'expected' (variance-reduced) or 'a2c' (plain) [expected].")
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
     threads: Annotated[
         Optional[int], typer.Option(min=1, help="Torch threads on the CPU [1 | torch's default].")
     ] = None,
     out: Annotated[Optional[Path], typer.Option(help="Checkpoint to write (default: TASK.pt); resumed if unfinished.")] = None,
     final_only: Annotated[
-        bool, typer.Option("--final-only", help="When finished, keep only the final snapshot (@init is rebuilt from the seed).")
+        bool,
+        typer.Option("--final-only", help="When finished, keep only the final snapshot (@init is rebuilt from the seed)."),
     ] = False,
     progress: Annotated[bool, typer.Option("--progress/--quiet", help="Show a progress line on stderr.")] = True,
 ) -> None:
@@ -160,13 +164,14 @@ def train_command(
     given = {"steps": steps, "batch": batch, "lr": lr, "hidden": hidden, "snapshot_every": snapshot_every}
     options = {"seed": seed, **{key: value for key, value in given.items() if value is not None}}
     if chosen.closed_loop:
-        options.update({key: value for key, value in (("entropy", entropy), ("trace_decay", trace_decay)) if value is not None})
+        bandit_options = {"entropy": entropy, "trace_decay": trace_decay, "estimator": estimator}
+        options.update({key: value for key, value in bandit_options.items() if value is not None})
         payload = train_bandit_agent(
             chosen, ActorCriticSettings(**options), out, device=device, threads=threads, progress=progress
         )
     else:
-        if entropy is not None or trace_decay is not None:
-            raise SimlibError("--entropy and --trace-decay apply to bandit tasks only")
+        if entropy is not None or trace_decay is not None or estimator is not None:
+            raise SimlibError("--entropy, --trace-decay and --estimator apply to bandit tasks only")
         payload = train_predictor(
             chosen, TrainSettings(**options), out, device=device, threads=threads or 1, progress=progress
         )

@@ -1,12 +1,15 @@
 """Actor-critic meta-training of bandit agents: the estimator, learning, checkpoints, exact resume."""
 
+import math
+from dataclasses import asdict
+
 import pytest
 import torch
 
 from simlib import SimlibError, machines, tasks
 from simlib.cli.app import main
 from simlib.training import ActorCriticSettings, TrainSettings, train_bandit_agent, train_predictor
-from simlib.training.actor_critic import advantages
+from simlib.training.actor_critic import advantages, later_expected_rewards
 
 TASK = tasks.get("bernoulli-bandit", horizon=6)
 TINY = ActorCriticSettings(steps=60, batch=128, lr=1e-2, hidden=16, critic_hidden=16, snapshot_every=20,
@@ -22,11 +25,23 @@ def trained(tmp_path_factory):
 def test_monte_carlo_advantages_are_the_discounted_future_rewards():
     expected = torch.tensor([[1.0, 2.0, 3.0, 4.0]])
     values = torch.tensor([[0.5, 0.25, 0.0, 1.0]])
-    advantage, target = advantages(expected, values, 0.5, 1.0)
+    rewards = later_expected_rewards(expected, 0.5)
+    assert torch.allclose(rewards, torch.tensor([[1.0, 1.5, 2.0, 0.0]]))
+    advantage, target = advantages(rewards, values, 0.5, 1.0)
     future = torch.tensor([[2.0 * 0.5 + 3.0 * 0.25 + 4.0 * 0.125, 3.0 * 0.5 + 4.0 * 0.25, 4.0 * 0.5, 0.0]])
     assert torch.allclose(target, future) and torch.allclose(advantage, future - values)
-    one_step, _ = advantages(expected, values, 0.5, 0.0)
+    one_step, _ = advantages(rewards, values, 0.5, 0.0)
     assert torch.allclose(one_step, torch.tensor([[0.5 * (2.0 + 0.25) - 0.5, 0.5 * 3.0 - 0.25, 0.5 * 5.0, -1.0]]))
+
+
+def test_plain_a2c_also_learns_and_its_critic_does_not_see_the_arm_means(tmp_path):
+    settings = ActorCriticSettings(**{**asdict(TINY), "estimator": "a2c", "steps": 20, "snapshot_every": 20})
+    payload = train_bandit_agent(TASK, settings, tmp_path / "a2c.pt", device="cpu", progress=False)
+    assert "--estimator a2c" in payload["training"]["command"]
+    history = payload["training"]["history"]
+    assert len(history["return"]) == 2 and all(map(math.isfinite, history["return"]))
+    with pytest.raises(SimlibError):
+        ActorCriticSettings(estimator="ppo")
 
 
 def test_training_approaches_the_bayes_optimal_return(trained):

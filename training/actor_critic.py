@@ -12,8 +12,11 @@ the gradient unbiased:
 * that estimator's baseline is an asymmetric critic ``V(h_t, x_t, theta)`` that sees the task
   parameters (the agent never does), so the returns' spread across tasks cancels.
 
-An entropy bonus, annealed linearly to zero at ``entropy_until`` of training, keeps early
-exploration. ``benchmarks/train_bandits.py`` measures this against plain A2C.
+Later rewards enter the returns as ``sum_a pi_j(a) mu_a`` too (same expectation, less
+variance). An entropy bonus, annealed linearly to zero at ``entropy_until`` of training,
+keeps early exploration; advantages are centred over the batch at each step. ``estimator =
+"a2c"`` trains with plain advantage actor-critic instead (sampled rewards, a critic without
+``theta``); ``benchmarks/train_bandits.py`` measures the two against each other.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ from simlib.training.loop import run_training
 from simlib.training.predictor import TrainSettings
 
 EVAL_SEED_OFFSET = 2_000_003
+ESTIMATORS = ("expected", "a2c")
+"""``expected``: the variance-reduced estimator above; ``a2c``: plain advantage actor-critic
+(sampled rewards, score function for every term, a critic that sees only what the agent sees)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class ActorCriticSettings(TrainSettings):
     entropy_until: float = 0.8
     trace_decay: float = 1.0
     critic_hidden: int = 256
+    estimator: str = "expected"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -60,11 +67,15 @@ class ActorCriticSettings(TrainSettings):
             raise SimlibError("entropy must be non-negative and entropy_until in (0, 1]")
         if not 0 <= self.trace_decay <= 1:
             raise SimlibError(f"trace_decay must be in [0, 1], got {self.trace_decay}")
+        if self.estimator not in ESTIMATORS:
+            raise SimlibError(f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}")
 
     def command(self, task_name: str) -> str:
         """The ``simlib train`` command line that reproduces this run."""
+        estimator = "" if self.estimator == "expected" else f" --estimator {self.estimator}"
         return (
-            f"{super().command(task_name)} --entropy {self.entropy} --trace-decay {self.trace_decay} --final-only"
+            f"{super().command(task_name)} --entropy {self.entropy} --trace-decay {self.trace_decay}{estimator}"
+            " --final-only"
         )
 
 
@@ -77,11 +88,12 @@ class Rollout:
     expected_immediate: Tensor
     value: Tensor
     pseudo_reward: Tensor
+    reward: Tensor
 
 
-def critic_for(task: Task, agent_hidden: int, hidden: int) -> nn.Module:
-    """The asymmetric critic: MLP over ``[core output, input, theta]`` -> expected future return."""
-    width = agent_hidden + task.input_dim + len(task.theta_names)
+def critic_for(task: Task, agent_hidden: int, hidden: int, privileged: bool = True) -> nn.Module:
+    """The critic: MLP over ``[core output, input, theta]`` (``theta`` only if ``privileged``) -> return."""
+    width = agent_hidden + task.input_dim + (len(task.theta_names) if privileged else 0)
     return nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
 
@@ -91,8 +103,13 @@ def play(
     episodes: int,
     generator: torch.Generator,
     critic: nn.Module | None = None,
+    privileged: bool = True,
 ) -> Rollout:
-    """The agent acts for ``task.horizon`` steps in ``episodes`` fresh episodes (one tensor)."""
+    """The agent acts for ``task.horizon`` steps in ``episodes`` fresh episodes (one tensor).
+
+    ``critic`` (if given) values every step from ``[core output, input, theta]``, ``theta`` only
+    when ``privileged``.
+    """
     device = next(agent.parameters()).device
     theta = task.sample_theta(episodes, generator).to(device)
     means = theta.to(torch.float32)
@@ -109,32 +126,38 @@ def play(
         columns["entropy"].append(-(probs * log_probs).sum(1))
         columns["expected_immediate"].append((probs * means).sum(1))
         columns["pseudo_reward"].append(means.gather(1, action[:, None]).squeeze(1))
+        columns["reward"].append(reward.to(means.dtype))
         if critic is not None:
-            features = torch.cat([out.detach(), x.to(out.dtype), means], dim=1)
-            columns["value"].append(critic(features).squeeze(1))
+            features = [out.detach(), x.to(out.dtype), *([means] if privileged else [])]
+            columns["value"].append(critic(torch.cat(features, dim=1)).squeeze(1))
         else:
             columns["value"].append(torch.zeros_like(columns["log_prob"][-1]))
         x = task.encode_step(action, reward, t + 1).to(device)
     return Rollout(**{field: torch.stack(values, 1) for field, values in columns.items()})
 
 
-def advantages(expected: Tensor, values: Tensor, discount: float, trace_decay: float) -> tuple[Tensor, Tensor]:
-    """GAE(lambda) advantages of each action and the critic's lambda-return targets, ``[E, T]`` each.
+def advantages(rewards: Tensor, values: Tensor, discount: float, trace_decay: float) -> tuple[Tensor, Tensor]:
+    """GAE(lambda): advantages and the critic's lambda-return targets, ``[E, T]`` each.
 
-    The critic ``values[:, t]`` estimates ``R_t = sum_{j > t} discount**(j - t) * mu_{a_j}``, the
-    return after action ``a_t``. Rewards enter as ``expected[:, j] = sum_a pi_j(a) mu_a``, whose
-    expectation given the history equals that of ``mu_{a_j}``, so the estimate stays unbiased
-    for ``trace_decay = 1`` (Monte Carlo) and has less variance.
+    ``values[:, t]`` estimates ``sum_{j >= t} discount**(j - t) * rewards[:, j]`` (zero after the
+    last step); ``trace_decay = 1`` gives Monte Carlo returns minus the values.
     """
-    expected, values = expected.detach(), values.detach()
-    following = torch.cat([expected[:, 1:] + values[:, 1:], torch.zeros_like(values[:, :1])], dim=1)
-    delta = discount * following - values
+    rewards, values = rewards.detach(), values.detach()
+    following = torch.cat([values[:, 1:], torch.zeros_like(values[:, :1])], dim=1)
+    delta = rewards + discount * following - values
     advantage = torch.zeros_like(delta)
     running = torch.zeros_like(delta[:, 0])
     for t in range(delta.shape[1] - 1, -1, -1):
         running = delta[:, t] + discount * trace_decay * running
         advantage[:, t] = running
     return advantage, advantage + values
+
+
+def later_expected_rewards(expected: Tensor, discount: float) -> Tensor:
+    """``discount * expected[:, t + 1]`` (0 at the last step): the rewards whose return the
+    ``expected`` estimator's critic predicts after action ``a_t``. ``E[sum_a pi_j(a) mu_a]`` equals
+    ``E[mu_{a_j}]`` given the history, so the estimate stays unbiased with less variance."""
+    return discount * torch.cat([expected[:, 1:], torch.zeros_like(expected[:, :1])], dim=1)
 
 
 class ActorCriticObjective:
@@ -148,17 +171,22 @@ class ActorCriticObjective:
         self.agent = lstm_agent(task.input_dim, task.output, hidden=settings.hidden, seed=settings.seed).to(device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(settings.seed + 1)
-            self.auxiliary = critic_for(task, settings.hidden, settings.critic_hidden).to(device)
+            self.privileged = settings.estimator == "expected"
+            self.auxiliary = critic_for(task, settings.hidden, settings.critic_hidden, self.privileged).to(device)
         self.weights = task.discounts().to(device=device, dtype=torch.float32)
         self.optimal = optimal_return(task)
 
     def loss(self, step: int, generator: torch.Generator) -> Tensor:
-        rollout = play(self.task, self.agent, self.settings.batch, generator, self.auxiliary)
-        advantage, target = advantages(
-            rollout.expected_immediate, rollout.value, self.task.discount, self.settings.trace_decay
-        )
+        rollout = play(self.task, self.agent, self.settings.batch, generator, self.auxiliary, self.privileged)
+        discount, decay = self.task.discount, self.settings.trace_decay
+        if self.privileged:
+            rewards = later_expected_rewards(rollout.expected_immediate.detach(), discount)
+            immediate = rollout.expected_immediate
+        else:
+            rewards, immediate = rollout.reward, torch.zeros_like(rollout.reward)
+        advantage, target = advantages(rewards, rollout.value, discount, decay)
         advantage = advantage - advantage.mean(0)
-        actor = (rollout.expected_immediate + rollout.log_prob * advantage) * self.weights
+        actor = (immediate + rollout.log_prob * advantage) * self.weights
         critic = (target - rollout.value).pow(2)
         fraction = step / (self.settings.entropy_until * self.settings.steps)
         bonus = self.settings.entropy * max(0.0, 1.0 - fraction) * rollout.entropy
