@@ -26,6 +26,8 @@ def output_colours(family: OutputFamily, params: np.ndarray) -> tuple[np.ndarray
         return np.clip(params, 0.0, 1.0), "colour = (red, green, blue) = predicted probabilities of classes (0, 1, 2)"
     values = family.mean(torch.from_numpy(np.ascontiguousarray(params, dtype=np.float64))).numpy()
     if values.ndim == 2:
+        if family.name == "policy" and values.shape[1] == 2:
+            return values[:, 1], "P(choose action 1)"
         values = values @ np.arange(values.shape[1])
         return values, "expected class"
     if family.param_names == ("p",):
@@ -97,7 +99,7 @@ def simulation_panel(report: ComparisonReport, fig: Figure | None = None) -> Fig
                 points = result.embedded
                 title = (
                     f"{shown.upper()} embedded in {space.upper()} ({space.upper()} simulates {shown.upper()})\n"
-                    f"D_s = {result.d_s:.3g}, D_o = {result.d_o:.3g} nats"
+                    f"D_s = {result.d_s:.3g}, D_o = {result.d_o:.3g} {report.behaviour.units}"
                 )
             colour = colour.reshape(points.shape[0], points.shape[1], -1)
             artist = _panel(axes[row, col], points, colour, norm, title, space.upper())
