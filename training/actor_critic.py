@@ -22,13 +22,12 @@ keeps early exploration; advantages are centred over the batch at each step. ``e
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from simlib.device import resolve_device
 from simlib.errors import SimlibError
 from simlib.machines import lstm_agent
 from simlib.machines.adapter import RecurrentMachine
@@ -231,16 +230,12 @@ def train_bandit_agent(
     """
     if not task.closed_loop:
         raise SimlibError(f"task {task.name!r} is a prediction task; train_bandit_agent trains bandit agents")
-    torch_device = resolve_device(device)
-    architecture = {"kind": "lstm", "input_dim": task.input_dim, "hidden": settings.hidden, "output": task.output.config()}
-    identity = {"task": task.config(), "architecture": architecture, "settings": asdict(settings)}
     return run_training(
         task,
         settings,
-        identity,
-        Path(out),
+        out,
         lambda on: ActorCriticObjective(task, settings, on),
-        torch_device,
+        device,
         threads=threads,
         show=progress,
         callback=callback,

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Protocol
 
 import torch
 from torch import Tensor, nn
 
+from simlib.device import resolve_device
 from simlib.errors import SimlibError
 from simlib.machines import read_checkpoint, save_checkpoint
 from simlib.machines.adapter import RecurrentMachine
@@ -32,6 +34,7 @@ class Settings(Protocol):
     batch: int
     lr: float
     seed: int
+    hidden: int
     snapshot_every: int
 
     def command(self, task_name: str) -> str: ...
@@ -67,27 +70,31 @@ def cpu_state(module: nn.Module) -> dict:
 def run_training(
     task: Task,
     settings: Settings,
-    identity: dict,
-    out: Path,
+    out: str | Path,
     objective_for: Callable[[torch.device], Objective],
-    device: torch.device,
+    device: str,
     *,
     threads: int | None,
     show: bool,
     callback: Callable[[int, dict], None] | None,
 ) -> dict:
-    """Train (or resume, or return a finished) run and return its checkpoint payload.
+    """Train (or resume, or return a finished) run of the LSTM agent and return its checkpoint.
 
     Args:
-        identity: ``{"task", "architecture", "settings"}``; an existing ``out`` must match it.
+        out: checkpoint path, written atomically at every snapshot; an existing run there must
+            have the same task, architecture and settings (it is resumed, or returned if finished).
         objective_for: builds the objective (with freshly initialised modules) on a device.
+        device: ``auto``, ``cpu`` or ``cuda[:N]``.
     """
-    objective = objective_for(device)
-    payload = _resume_or_start(out, identity, device, objective, settings, task.name)
+    torch_device = resolve_device(device)
+    architecture = {"kind": "lstm", "input_dim": task.input_dim, "hidden": settings.hidden, "output": task.output.config()}
+    identity = {"task": task.config(), "architecture": architecture, "settings": asdict(settings)}
+    objective = objective_for(torch_device)
+    payload = _resume_or_start(Path(out), identity, torch_device, objective, settings, task.name)
     if payload["training"]["finished"]:
         return payload
-    with torch_threads(threads if device.type == "cpu" else None):
-        return _loop(task, settings, out, payload, objective, device, show, callback)
+    with torch_threads(threads if torch_device.type == "cpu" else None):
+        return _loop(task, settings, Path(out), payload, objective, torch_device, show, callback)
 
 
 def _resume_or_start(

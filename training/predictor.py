@@ -9,12 +9,11 @@ one would (on the same device type).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from simlib.device import resolve_device
 from simlib.errors import SimlibError
 from simlib.machine import unroll
 from simlib.machines import load, lstm_agent
@@ -116,16 +115,12 @@ def train_predictor(
     """
     if task.closed_loop:
         raise SimlibError(f"task {task.name!r} is a bandit task; train_predictor trains predictors")
-    torch_device = resolve_device(device)
-    architecture = {"kind": "lstm", "input_dim": task.input_dim, "hidden": settings.hidden, "output": task.output.config()}
-    identity = {"task": task.config(), "architecture": architecture, "settings": asdict(settings)}
     return run_training(
         task,
         settings,
-        identity,
-        Path(out),
+        out,
         lambda on: LogLossObjective(task, settings, on),
-        torch_device,
+        device,
         threads=threads,
         show=progress,
         callback=callback,
