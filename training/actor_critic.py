@@ -29,7 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from simlib.errors import SimlibError
-from simlib.machines import lstm_agent
+from simlib.machines import load, lstm_agent
 from simlib.machines.adapter import RecurrentMachine
 from simlib.random import make_generator
 from simlib.task import Task
@@ -201,8 +201,6 @@ class ActorCriticObjective:
 
 def optimal_return(task: Task) -> float:
     """The Bayes-optimal expected return of ``task`` (NaN where no exact solver exists)."""
-    from simlib.machines import load
-
     try:
         return float(load(f"opt:{task.name}", task).expected_return())
     except SimlibError:
