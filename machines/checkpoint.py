@@ -102,7 +102,7 @@ def machine_from_checkpoint(payload: dict, stage: str = "final", source: str = "
         step = 0 if stage == "init" else _step(stage, source)
         matches = [snap["state_dict"] for snap in payload["snapshots"] if snap["step"] == step]
         if not matches and step == 0:
-            matches = [build_machine(payload["architecture"], _seed(payload)).state_dict()]
+            matches = [build_machine(payload["architecture"], seed_of(payload)).state_dict()]
         if not matches:
             steps = ", ".join(str(snap["step"]) for snap in payload["snapshots"])
             raise SimlibError(f"{source} has no snapshot at step {step}; it has steps {steps}")
@@ -116,7 +116,20 @@ def machine_from_checkpoint(payload: dict, stage: str = "final", source: str = "
     return machine
 
 
-def _seed(payload: dict) -> int:
+def snapshot_machines(payload: dict, source: str = "checkpoint") -> dict[int, RecurrentMachine]:
+    """Every training stage of a run: step -> machine, sorted by step.
+
+    The stored snapshots, step 0 rebuilt from the recorded seed when it was not stored, and the
+    current weights at the run's last step (``training.step``); each as :func:`machine_from_checkpoint`.
+    """
+    steps = {0, *(int(snap["step"]) for snap in payload["snapshots"])}
+    final = int(payload["training"].get("step", max(steps)))
+    machines = {step: machine_from_checkpoint(payload, str(step), source) for step in sorted(steps - {final})}
+    machines[final] = machine_from_checkpoint(payload, "final", source)
+    return dict(sorted(machines.items()))
+
+
+def seed_of(payload: dict) -> int:
     """The seed the run's initial weights were drawn from."""
     return int((payload["training"].get("settings") or {}).get("seed", 0))
 
