@@ -18,6 +18,10 @@ A machine M simulates N when an embedding phi of N's states into M's reproduces 
 # %%
 # Same agent, other coordinates: simulation works both ways
 # ---------------------------------------------------------
+# Each machine is compared with ``opt`` on the same episodes. ``posterior`` and ``logodds``
+# hold the counts in other coordinates, so phi recovers either state from the other (D_s and
+# D_o near zero in both directions). ``history`` holds more than the counts and ``forgetful``
+# less, and the two directions part ways.
 import os
 
 import matplotlib.pyplot as plt
@@ -43,8 +47,11 @@ for name, report in reports.items():
 # %%
 # All four comparisons at a glance
 # --------------------------------
-# Bars are D_s (left) and D_o (right) for both directions; the dashed line is the shuffled
-# control, what phi achieves when states are paired at random.
+# Bars are D_s (left) and D_o (right) for both directions, on a log scale; the dashed line is
+# the shuffled control, what phi achieves when states are paired at random. The
+# reparametrisations sit five orders of magnitude below it; ``forgetful`` stays within a
+# factor of a few of it in both directions: one remembered flip neither carries nor is
+# carried by the counts. ``history`` lies in between, the subject of the last panel.
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
 x = np.arange(len(pairs))
 labels = {"d_s": ("D_s (whitened MSE)", "State dissimilarity"), "d_o": ("D_o (nats per episode)", "Output dissimilarity")}
@@ -71,7 +78,7 @@ fig.suptitle(f"Approximate simulation against the Bayes-optimal coin predictor (
 # off the history (top right), but one count state stands for many histories, so no phi can
 # map counts back onto histories (bottom left: D_s stays large).
 full = compare(machines.load("history:beta-bernoulli"), opt, episodes=EPISODES, seed=0, n_components="full")
+print(f"history -> opt: D_s {full.a_to_b.mlp.d_s:.2g}; opt -> history: D_s {full.b_to_a.mlp.d_s:.2g}")
+print(f"simlib {simlib.__version__}")
 simulation_panel(full, fig=plt.figure(figsize=(9.5, 8.5)))
 plt.show()
-
-print(f"simlib {simlib.__version__}")

@@ -39,9 +39,10 @@ for episode, colour in zip(range(3), ("tab:blue", "tab:orange", "tab:green")):
     axes[0].plot(steps, traces["opt_output"].values[episode, :, 1], color=colour, linestyle="--")
 axes[0].set_xlabel("pull t")
 axes[0].set_ylabel("P(pull arm 1)")
-axes[0].set_ylim(-0.05, 1.05)
+axes[0].set_ylim(-0.05, 1.45)
+axes[0].set_yticks(np.linspace(0, 1, 6))
 axes[0].set_title("Policies on the LSTM's episodes (solid: LSTM, dashed: Bayes-optimal)")
-axes[0].legend(fontsize=7, loc="center right")
+axes[0].legend(fontsize=7, loc="upper center")
 
 agents = {
     "Bayes-optimal": opt,
@@ -57,6 +58,8 @@ axes[1].set_xlabel("pull t")
 axes[1].set_ylabel("cumulative Bayes regret (reward)")
 axes[1].set_title(f"Cumulative Bayes regret, mean of {EPISODES} episodes")
 axes[1].legend(fontsize=8)
+for ax in axes:
+    ax.set_xticks(range(0, task.horizon + 1, 5))
 
 # %%
 # Structure: approximate simulation in both directions
@@ -65,6 +68,7 @@ axes[1].legend(fontsize=8)
 # Bayes-optimal state) and an MLP phi maps it onto the counts, and back. D_o scores the
 # policy each machine computes from the embedded state by the pseudo-reward it would earn.
 report = compare(rnn, opt, task, episodes=EPISODES, seed=0)
+# sphinx_gallery_thumbnail_number = 2
 behaviour = report.behaviour
 print(f"return gap {behaviour.value:.3f} +- {behaviour.standard_error:.3f} (eq. 3, pseudo-reward)")
 print(f"Bayes regret per step: LSTM {behaviour.regret['a']:.5f}, opt {behaviour.regret['b']:.5f}")

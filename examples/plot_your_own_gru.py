@@ -11,13 +11,19 @@ it to the parameters of a Bernoulli prediction.
 # %%
 # Build and meta-train a small GRU predictor
 # ------------------------------------------
+# Sixteen GRU units and a linear readout, trained with Adam on the log-loss of their
+# predictions, on fresh episodes every step. The dashed line is the log-loss of the
+# Bayes-optimal predictor on such episodes: the floor no predictor can beat on average. The
+# GRU's curve is a running mean of losses on different batches, so it wanders a few
+# thousandths of a nat either side of the floor once trained.
 import os
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from torch import nn
 
-from simlib import machines, tasks
+from simlib import machines, tasks, unroll
 from simlib.compare import compare
 from simlib.families import Bernoulli
 from simlib.machines import RecurrentMachine
@@ -43,11 +49,18 @@ for step in range(800):
     schedule.step()
     losses.append(loss.item())
 
-fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
-ax.plot(torch.tensor(losses).unfold(0, 50, 10).mean(1))
-ax.set_xlabel("training step / 10")
-ax.set_ylabel("log-loss (nats per flip, running mean)")
+observations = task.sample_observations(task.sample_theta(4096, generator), task.horizon, generator)
+p_bayes = unroll(machines.load("opt:beta-bernoulli"), task.encode(observations))[0][..., 0]
+floor = nn.functional.binary_cross_entropy(p_bayes, observations).item()
+
+fig, ax = plt.subplots(figsize=(6.5, 3.2), layout="constrained")
+running = torch.tensor(losses).unfold(0, 50, 10).mean(1)
+ax.plot(np.arange(50, len(losses) + 1, 10), running, label="GRU, mean of the last 50 steps")
+ax.axhline(floor, color="k", ls="--", label=f"Bayes-optimal predictor: {floor:.3f}")
+ax.set_xlabel("training step (batch of 128 episodes)")
+ax.set_ylabel("log-loss (nats per flip)")
 ax.set_title("Meta-training a GRU on coin flips, p ~ Beta(1, 1)")
+ax.legend(fontsize=8)
 
 # %%
 # Compare it with the Bayes-optimal predictor
@@ -67,4 +80,5 @@ print(f"opt -> GRU: D_s {report.b_to_a.mlp.d_s:.3f}, D_o {report.b_to_a.mlp.d_o:
 # The GRU's 16-dimensional state, projected on its first two principal components, already
 # looks like the triangle of (heads, flips) counts the Bayes-optimal agent keeps.
 simulation_panel(report, fig=plt.figure(figsize=(9.5, 8.5)))
+# sphinx_gallery_thumbnail_number = 2
 plt.show()
