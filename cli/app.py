@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from simlib import tasks as task_registry
-from simlib.cli.report_text import comparison_text, fsm_text, training_text
+from simlib.cli.report_text import comparison_text, fsm_text, reproduce_text, training_text
 from simlib.compare import compare as run_compare
 from simlib.errors import SimlibError
 from simlib.fsm import extract_on_task, write_graph
@@ -18,7 +18,8 @@ from simlib.io import atomic_path, write_text
 from simlib.machines import keep_final_snapshot, load, save_checkpoint, specs
 from simlib.task import Task
 from simlib.traces import save_traces
-from simlib.training import ActorCriticSettings, TrainSettings, train_bandit_agent, train_predictor
+from simlib.training.recipes import settings_class, train
+from simlib.training.reproduce import Reproduction, ReproduceSettings, select_tasks
 
 app = typer.Typer(
     name="simlib",
@@ -166,19 +167,121 @@ def train_command(
     if chosen.closed_loop:
         bandit_options = {"entropy": entropy, "trace_decay": trace_decay, "estimator": estimator}
         options.update({key: value for key, value in bandit_options.items() if value is not None})
-        payload = train_bandit_agent(
-            chosen, ActorCriticSettings(**options), out, device=device, threads=threads, progress=progress
-        )
-    else:
-        if entropy is not None or trace_decay is not None or estimator is not None:
-            raise SimlibError("--entropy, --trace-decay and --estimator apply to bandit tasks only")
-        payload = train_predictor(
-            chosen, TrainSettings(**options), out, device=device, threads=threads or 1, progress=progress
-        )
+    elif entropy is not None or trace_decay is not None or estimator is not None:
+        raise SimlibError("--entropy, --trace-decay and --estimator apply to bandit tasks only")
+    settings = settings_class(chosen)(**options)
+    payload = train(chosen, settings, out, device=device, threads=threads, progress=progress)
     if final_only:
         payload = keep_final_snapshot(payload)
         save_checkpoint(payload, out)
     typer.echo(training_text(payload, out))
+
+
+@app.command("reproduce")
+def reproduce_command(
+    tasks: Annotated[
+        Optional[str], typer.Option(help="Comma-separated task names or groups: all, prediction, bandit [all].")
+    ] = None,
+    seeds: Annotated[Optional[int], typer.Option(min=1, help="Training runs (seeds 0..S-1) per task [10 | quick 2].")] = None,
+    episodes: Annotated[Optional[int], typer.Option(min=10, help="Episodes per comparison [500 | quick 100].")] = None,
+    steps: Annotated[
+        Optional[int], typer.Option(min=1, help="Override every recipe's training steps [shipped recipes | quick 30].")
+    ] = None,
+    widths: Annotated[
+        Optional[str], typer.Option(help="Reduced-memory widths N, comma-separated, 'none' to skip [1,2,4 | quick 2].")
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Torch threads on the CPU.")] = None,
+    out: Annotated[Path, typer.Option(help="Output folder; an interrupted run resumes from it.")] = Path("reproduce"),
+    quick: Annotated[bool, typer.Option("--quick", help="Fewer seeds, episodes and steps: minutes on a CPU.")] = False,
+    train: Annotated[
+        bool, typer.Option("--train/--no-train", help="Train missing runs, or use only the runs already in --out.")
+    ] = True,
+) -> None:
+    """Reproduce the paper: train every task's agents over seeds, compare init and final with
+    Opt in both directions, write results.nc/.csv, Figure 4 and Figures 1-3 per task."""
+    chosen = {
+        "tasks": select_tasks(tasks.split(",") if tasks else None),
+        "seeds": seeds,
+        "episodes": episodes,
+        "steps": steps,
+        "widths": _widths(widths),
+        "device": device,
+        "threads": threads,
+        "train": train,
+    }
+    given = {key: value for key, value in chosen.items() if value is not None}
+    settings = ReproduceSettings.quick(**given) if quick else ReproduceSettings(**given)
+    files = Reproduction(settings, out, log=lambda line: typer.echo(line, err=True)).run()
+    typer.echo(reproduce_text(out, files))
+
+
+def _widths(value: Optional[str]) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if value == "none":
+        return ()
+    parts = value.split(",")
+    if not all(part.strip().isdigit() and int(part) > 0 for part in parts):
+        raise typer.BadParameter(f"expected positive integers separated by commas, got {value!r}", param_hint="--widths")
+    return tuple(int(part) for part in parts)
+
+
+@app.command("converge")
+def converge_command(
+    runs: Annotated[list[str], typer.Argument(help="Training runs of one task: checkpoint PATH.pt or rnn:TASK.")],
+    episodes: Annotated[int, typer.Option(min=1, help="Episodes per snapshot for the within-episode dissimilarity.")] = 500,
+    distance_episodes: Annotated[
+        int, typer.Option(min=1, help="Episodes per machine for the pairwise behavioural distances.")
+    ] = 200,
+    seed: Annotated[int, typer.Option(help="Seeds the sampled episodes and the MDS embedding.")] = 0,
+    device: Annotated[str, typer.Option(help="Where the pairwise divergences run: auto, cpu or cuda[:N].")] = "auto",
+    out: Annotated[
+        Optional[Path], typer.Option(help="Folder for convergence.nc and figure2.png [converge-TASK].")
+    ] = None,
+) -> None:
+    """Convergence over training (paper Figure 2): every snapshot of every run against Opt."""
+    from simlib.convergence import analyse, save_convergence, summary
+    from simlib.machines.runs import load_runs
+    from simlib.plots import convergence_figure
+
+    loaded = load_runs(runs)
+    reference = load(f"opt:{loaded.task.name}", loaded.task)
+    dataset = analyse(
+        loaded.task,
+        loaded.runs,
+        reference,
+        loaded.histories,
+        episodes=episodes,
+        distance_episodes=distance_episodes,
+        seed=seed,
+        device=device,
+        log=lambda line: typer.echo(line, err=True),
+    )
+    out = out if out is not None else Path(f"converge-{loaded.task.name}")
+    save_convergence(dataset, out / "convergence.nc")
+    with atomic_path(out / "figure2.png") as temporary:
+        convergence_figure(dataset).savefig(temporary, dpi=120)
+    typer.echo(_converge_text(dataset, summary(dataset), out))
+
+
+def _converge_text(dataset, rows: dict[str, dict], out: Path) -> str:
+    """The converge summary: per run, first -> last snapshot."""
+    attrs = dataset.attrs
+    lines = [
+        f"convergence on {attrs['task']}: {len(rows)} run(s) against opt; {attrs['episodes']} episodes per "
+        f"snapshot, {attrs['distance_episodes']} for distances, seed {attrs['seed']}",
+        f"  within: {attrs['within_measure']}, summed over the episode ({attrs['within_units']})",
+        f"  distance to opt: {attrs['distance_measure']} ({attrs['distance_units']})",
+        f"  {'run':<12}{'steps':>14}{'within, first -> last':>28}{'distance, first -> last':>28}",
+    ]
+    for run, row in rows.items():
+        steps = f"{row['first_step']} -> {row['last_step']}"
+        within = f"{row['within_first']:.4g} -> {row['within_last']:.4g}"
+        distance = f"{row['distance_first']:.4g} -> {row['distance_last']:.4g}"
+        lines.append(f"  {run:<12}{steps:>14}{within:>28}{distance:>28}")
+    lines.append(f"wrote {out / 'convergence.nc'} and {out / 'figure2.png'}")
+    return "\n".join(lines)
 
 
 @app.command("tasks")

@@ -106,3 +106,17 @@ def training_text(payload: dict, out) -> str:
         f"{quality}\n"
         f"checkpoint: {out}  (compare with: simlib compare {out} opt:{payload['task']['name']})"
     )
+
+
+def reproduce_text(out, files: dict) -> str:
+    """Render the medians of ``simlib reproduce``'s results and the files it wrote."""
+    import xarray as xr
+
+    from simlib.training.reproduce_results import median_rows
+
+    with xr.open_dataset(files["results.nc"]) as results:
+        rows = median_rows(results.load())
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    table = ["  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in enumerate(zip(row, widths))) for row in rows]
+    written = ", ".join(sorted(str(path.relative_to(out)) for path in files.values()))
+    return "\n".join(["medians over seeds (init -> final); D in each direction's units", *table, f"written to {out}: {written}"])

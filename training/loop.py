@@ -67,6 +67,11 @@ def cpu_state(module: nn.Module) -> dict:
     return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
 
 
+def architecture_of(task: Task, hidden: int) -> dict:
+    """The checkpoint's architecture record of the LSTM agent of width ``hidden`` for ``task``."""
+    return {"kind": "lstm", "input_dim": task.input_dim, "hidden": hidden, "output": task.output.config()}
+
+
 def run_training(
     task: Task,
     settings: Settings,
@@ -87,8 +92,7 @@ def run_training(
         device: ``auto``, ``cpu`` or ``cuda[:N]``.
     """
     torch_device = resolve_device(device)
-    architecture = {"kind": "lstm", "input_dim": task.input_dim, "hidden": settings.hidden, "output": task.output.config()}
-    identity = {"task": task.config(), "architecture": architecture, "settings": asdict(settings)}
+    identity = {"task": task.config(), "architecture": architecture_of(task, settings.hidden), "settings": asdict(settings)}
     objective = objective_for(torch_device)
     payload = _resume_or_start(Path(out), identity, torch_device, objective, settings, task.name)
     if payload["training"]["finished"]:

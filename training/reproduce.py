@@ -1,0 +1,295 @@
+"""``simlib reproduce``: train (or reuse) every task's agents over seeds, evaluate, tabulate, draw.
+
+The output folder holds everything and makes the run resumable: a finished step is never
+redone, an interrupted one restarts from its last file::
+
+    runs/TASK/seed-S.pt              training runs (snapshots kept), seed 0 copied from the zoo
+                                     when the recipe is the shipped one
+    runs/TASK/width-N-seed-0.pt      reduced-memory agents (Appendix D.7)
+    evaluations/TASK/seed-S-STAGE.json, evaluations/TASK/width-N-final.json
+    results.nc, results.csv          task x seed x stage x measure (tidy)
+    memory.nc, memory.csv            task x width x measure
+    figure4.png, memory.png, TASK/figure1.png, TASK/figure2.png, TASK/figure3.png,
+    TASK/convergence.nc
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from simlib import tasks as task_registry
+from simlib.compare import ComparisonReport, compare
+from simlib.errors import SimlibError
+from simlib.io import atomic_path, write_text
+from simlib.machines import load
+from simlib.machines.checkpoint import machine_from_checkpoint, read_checkpoint, seed_of
+from simlib.machines.zoo import zoo_path
+from simlib.task import Task
+from simlib.training.loop import architecture_of
+from simlib.training.recipes import is_shipped_run, recipe, train
+from simlib.training.reproduce_results import measures_of, tidy_memory, tidy_results, write_table
+
+STAGES = ("init", "final")
+MEMORY_TASKS = ("dirichlet-categorical-5", "normal-gamma", "bernoulli-bandit")
+GROUPS = ("all", "prediction", "bandit")
+
+
+def select_tasks(selection: list[str] | None) -> tuple[str, ...]:
+    """Task names from names and groups (``all``, ``prediction``, ``bandit``), in registry order."""
+    names = task_registry.names()
+    chosen: set[str] = set()
+    for item in selection or ["all"]:
+        if item in GROUPS:
+            chosen |= {n for n in names if item == "all" or task_registry.get(n).closed_loop == (item == "bandit")}
+        elif item in names:
+            chosen.add(item)
+        else:
+            raise SimlibError(f"unknown task or group {item!r}; use a task name or one of {', '.join(GROUPS)}")
+    return tuple(n for n in names if n in chosen)
+
+
+@dataclass(frozen=True)
+class ReproduceSettings:
+    """What ``simlib reproduce`` runs.
+
+    ``steps`` overrides every recipe's training steps (None: the shipped recipes);
+    ``widths`` are the reduced-memory widths N trained on :data:`MEMORY_TASKS`; the heat map of
+    Figure 2 uses ``episodes`` episodes, its pairwise distances ``distance_episodes`` episodes
+    and ``distance_snapshots`` snapshots per run.
+    """
+
+    tasks: tuple[str, ...] = field(default_factory=lambda: select_tasks(None))
+    seeds: int = 10
+    episodes: int = 500
+    steps: int | None = None
+    widths: tuple[int, ...] = (1, 2, 4)
+    distance_episodes: int = 50
+    distance_snapshots: int = 6
+    device: str = "auto"
+    threads: int | None = None
+    train: bool = True
+
+    @classmethod
+    def quick(cls, **overrides) -> "ReproduceSettings":
+        """Two seeds, 100 episodes, 30 training steps, one reduced width: minutes on a CPU."""
+        base = {"seeds": 2, "episodes": 100, "steps": 30, "widths": (2,), "distance_episodes": 20, "distance_snapshots": 3}
+        return cls(**{**base, **overrides})
+
+    def __post_init__(self) -> None:
+        if self.seeds < 1 or self.episodes < 10 or self.distance_episodes < 2:
+            raise SimlibError("reproduce needs at least 1 seed, 10 episodes and 2 distance episodes")
+        if any(width < 1 for width in self.widths):
+            raise SimlibError(f"reduced-memory widths must be positive, got {self.widths}")
+
+
+class Reproduction:
+    """The pipeline over one output folder; :meth:`run` does every step that is not done yet."""
+
+    def __init__(self, settings: ReproduceSettings, out: str | Path, log: Callable[[str], None] = print) -> None:
+        self.settings, self.out, self.log = settings, Path(out), log
+
+    def run(self) -> dict[str, Path]:
+        """Train, evaluate, tabulate and draw; returns the files written."""
+        for name in self.settings.tasks:
+            task = task_registry.get(name)
+            for seed in range(self.settings.seeds):
+                self.evaluate(task, seed)
+            for width in self._widths(task):
+                self.evaluate_memory(task, width)
+        return self.write()
+
+    def _widths(self, task: Task) -> tuple[int, ...]:
+        return self.settings.widths if task.name in MEMORY_TASKS else ()
+
+    def run_path(self, task: Task, seed: int, width: int | None = None) -> Path | None:
+        """The checkpoint of ``task``'s run for ``seed`` (trained, reused or copied from the zoo);
+        None when it is missing and training is off."""
+        stem = f"seed-{seed}" if width is None else f"width-{width}-seed-{seed}"
+        path = self.out / "runs" / task.name / f"{stem}.pt"
+        settings = recipe(task, seed, steps=self.settings.steps, hidden=width)
+        if not path.exists() and width is None and is_shipped_run(task, settings):
+            with atomic_path(path) as temporary:
+                shutil.copyfile(zoo_path(task.name), temporary)
+        if not self.settings.train:
+            if not (path.exists() and read_checkpoint(path)["training"]["finished"]):
+                self.log(f"no finished run {path} (--no-train): only its untrained agent is evaluated")
+                return None
+            return path
+        if not (path.exists() and read_checkpoint(path)["training"]["finished"]):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.log(f"train {task.name} {stem}: {settings.command(task.name)}")
+        train(task, settings, path, device=self.settings.device, threads=self.settings.threads, progress=False)
+        return path
+
+    def evaluate(self, task: Task, seed: int) -> None:
+        """Compare the run's ``init`` and ``final`` agents with ``opt`` (cached as JSON); without
+        a run (``--no-train``), the ``init`` agent its recipe and seed determine."""
+        targets = {stage: self._evaluation_path(task, f"seed-{seed}-{stage}") for stage in STAGES}
+        if all(path.exists() for path in targets.values()):
+            return
+        path = self.run_path(task, seed)
+        payload = read_checkpoint(path) if path else self._untrained(task, seed)
+        for stage, target in targets.items():
+            if not target.exists() and (path or stage == "init"):
+                report = self._compare(task, payload, stage, seed)
+                self._save_evaluation(target, "seed", payload, stage, seed, report)
+                if seed == 0 and stage == "final":
+                    self._figure3(task, report)
+
+    def _untrained(self, task: Task, seed: int) -> dict:
+        """A checkpoint-like record of the recipe's untrained agent (rebuilt from its seed)."""
+        settings = recipe(task, seed, steps=self.settings.steps)
+        return {
+            "architecture": architecture_of(task, settings.hidden),
+            "task": task.config(),
+            "snapshots": [],
+            "training": {
+                "settings": asdict(settings),
+                "command": settings.command(task.name),
+                "step": 0,
+                "wall_seconds": 0.0,
+                "cpu_seconds": 0.0,
+                "device_type": "none",
+            },
+        }
+
+    def evaluate_memory(self, task: Task, width: int) -> None:
+        """Compare the reduced-memory agent of width ``width`` with ``opt`` (cached as JSON)."""
+        target = self._evaluation_path(task, f"width-{width}-final")
+        run = None if target.exists() else self.run_path(task, 0, width)
+        if run is not None:
+            payload = read_checkpoint(run)
+            self._save_evaluation(target, "memory", payload, "final", 0, self._compare(task, payload, "final", 0))
+
+    def _compare(self, task: Task, payload: dict, stage: str, seed: int) -> ComparisonReport:
+        started = time.perf_counter()
+        rnn = machine_from_checkpoint(payload, stage)
+        rnn.spec = f"rnn(N={payload['architecture']['hidden']}, seed {seed})@{stage}"
+        opt = load(f"opt:{task.name}", task)
+        critic = opt if task.closed_loop else None
+        report = compare(
+            rnn, opt, task, self.settings.episodes, seed, critic=critic, threads=self.settings.threads
+        )
+        self.log(f"evaluated {rnn.spec} on {task.name} in {time.perf_counter() - started:.0f} s")
+        return report
+
+    def _evaluation_path(self, task: Task, stem: str) -> Path:
+        return self.out / "evaluations" / task.name / f"{stem}.json"
+
+    def _save_evaluation(
+        self, path: Path, kind: str, payload: dict, stage: str, seed: int, report: ComparisonReport
+    ) -> None:
+        training = payload["training"]
+        record = {
+            "kind": kind,
+            "task": report.task.name,
+            "seed": seed,
+            "stage": stage,
+            "width": payload["architecture"]["hidden"],
+            "training": {key: training[key] for key in ("command", "step", "wall_seconds", "cpu_seconds", "device_type")},
+            "measures": measures_of(report),
+            "report": report.to_dict(),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, json.dumps(record, indent=1, default=float))
+
+    def _figure3(self, task: Task, report: ComparisonReport) -> None:
+        from simlib.plots import simulation_panel
+
+        self._save_figure(simulation_panel(report), self.out / task.name / "figure3.png")
+
+    def _save_figure(self, figure, path: Path) -> None:
+        import matplotlib.pyplot as plt
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, format="png", dpi=110)
+        plt.close(figure)
+
+    def evaluations(self) -> list[dict]:
+        """Every evaluation in the output folder (all tasks, also those of earlier invocations)."""
+        return [json.loads(path.read_text()) for path in sorted((self.out / "evaluations").glob("*/*.json"))]
+
+    def write(self) -> dict[str, Path]:
+        """The tidy tables and every figure from the evaluations and runs in the folder."""
+        records = self.evaluations()
+        if not records:
+            raise SimlibError(f"no evaluations in {self.out}")
+        files = write_table(tidy_results(records), self.out / "results")
+        memory = tidy_memory(records)
+        if memory is not None:
+            files.update(write_table(memory, self.out / "memory"))
+        files.update(self._figures(records))
+        return files
+
+    def _figures(self, records: list[dict]) -> dict[str, Path]:
+        from simlib.plots import figure4, memory_figure
+
+        files = {"figure4": self.out / "figure4.png"}
+        self._save_figure(figure4(tidy_results(records)["value"]), files["figure4"])
+        memory = tidy_memory(records)
+        if memory is not None:
+            files["memory"] = self.out / "memory.png"
+            self._save_figure(memory_figure(memory["value"]), files["memory"])
+        for name in sorted({record["task"] for record in records}):
+            files.update(self._task_figures(task_registry.get(name)))
+        return files
+
+    def _task_figures(self, task: Task) -> dict[str, Path]:
+        from simlib.plots import behaviour_figure
+
+        folder = self.out / task.name
+        runs = sorted(
+            (path for path in (self.out / "runs" / task.name).glob("seed-*.pt") if read_checkpoint(path)["training"]["finished"]),
+            key=lambda path: int(path.stem.split("-")[1]),
+        )
+        if not runs:
+            return {}
+        files = {f"{task.name}/figure{k}": folder / f"figure{k}.png" for k in (1, 2, 3)}
+        first = read_checkpoint(runs[0])
+        if not files[f"{task.name}/figure1"].exists():
+            agents = {stage: machine_from_checkpoint(first, stage) for stage in STAGES}
+            figure = behaviour_figure(task, agents, load(f"opt:{task.name}", task), self.settings.episodes, seed=0)
+            self._save_figure(figure, files[f"{task.name}/figure1"])
+        if self._convergence_runs(folder) != [f"seed-{seed_of(read_checkpoint(run))}" for run in runs]:
+            self._figure2(task, runs, files[f"{task.name}/figure2"])
+        if not files[f"{task.name}/figure3"].exists():
+            self._figure3(task, self._compare(task, first, "final", 0))
+        return files
+
+    @staticmethod
+    def _convergence_runs(folder: Path) -> list[str]:
+        """The runs the task's drawn Figure 2 analysed ([] if none is drawn yet)."""
+        from simlib.convergence import load_convergence
+
+        if not (folder / "figure2.png").exists() or not (folder / "convergence.nc").exists():
+            return []
+        return [str(run) for run in load_convergence(folder / "convergence.nc")["run"].values]
+
+    def _figure2(self, task: Task, runs: list[Path], path: Path) -> None:
+        from simlib.convergence import analyse, save_convergence
+        from simlib.machines.runs import load_runs
+        from simlib.plots import convergence_figure
+
+        started = time.perf_counter()
+        loaded = load_runs(runs)
+        dataset = analyse(
+            task,
+            loaded.runs,
+            load(f"opt:{task.name}", task),
+            loaded.histories,
+            episodes=self.settings.episodes,
+            distance_episodes=self.settings.distance_episodes,
+            seed=0,
+            device=self.settings.device,
+            threads=self.settings.threads,
+            distance_snapshots=self.settings.distance_snapshots,
+        )
+        save_convergence(dataset, path.with_name("convergence.nc"))
+        self._save_figure(convergence_figure(dataset), path)
+        self.log(f"convergence of {len(runs)} runs on {task.name} in {time.perf_counter() - started:.0f} s")
