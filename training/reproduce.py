@@ -216,7 +216,8 @@ class Reproduction:
         return [json.loads(path.read_text()) for path in sorted((self.out / "evaluations").glob("*/*.json"))]
 
     def write(self) -> dict[str, Path]:
-        """The tidy tables and every figure from the evaluations and runs in the folder."""
+        """The tidy tables and Figure 4 of every evaluation in the folder (earlier invocations'
+        tasks too), and the per-task figures of this invocation's tasks."""
         records = self.evaluations()
         if not records:
             raise SimlibError(f"no evaluations in {self.out}")
@@ -236,7 +237,7 @@ class Reproduction:
         if memory is not None:
             files["memory"] = self.out / "memory.png"
             self._save_figure(memory_figure(memory["value"]), files["memory"])
-        for name in sorted({record["task"] for record in records}):
+        for name in self.settings.tasks:
             files.update(self._task_figures(task_registry.get(name)))
         return files
 

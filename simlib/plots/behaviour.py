@@ -24,8 +24,8 @@ def _summary(family, params: np.ndarray) -> tuple[np.ndarray, str]:
         return params[..., -1], "P(x = 1)" if name == "Bernoulli" else "P(choose action 1)"
     if name == "Categorical":
         return params[..., 0], "P(x = 0)"
-    mean = family.mean(torch.from_numpy(np.ascontiguousarray(params))).numpy()
-    return mean.reshape(params.shape[:-1]), "predictive mean of the next x"
+    flat = torch.from_numpy(np.ascontiguousarray(params).reshape(-1, params.shape[-1]))
+    return family.mean(flat).numpy().reshape(params.shape[:-1]), "predictive mean of the next x"
 
 
 def behaviour_figure(
