@@ -52,7 +52,7 @@ def figure4(values: xr.DataArray, fig: Figure | None = None) -> Figure:
     axes[0].invert_yaxis()
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=9,
-               title=f"bars: median over {seeds} seeds; error bars: 5–95% quantiles")
+               title=f"bars: median over each task's seeds (up to {seeds}); error bars: 5–95% quantiles")
     fig.suptitle("Meta-trained LSTM vs Bayes-optimal agent: behaviour and structure (paper Figure 4)")
     return fig
 
