@@ -21,8 +21,8 @@ keeps early exploration; advantages are centred over the batch at each step. ``e
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -207,34 +207,12 @@ def optimal_return(task: Task) -> float:
         return float("nan")
 
 
-def train_bandit_agent(
-    task: Task,
-    settings: ActorCriticSettings,
-    out: str | Path,
-    *,
-    device: str = "auto",
-    threads: int | None = None,
-    progress: bool = True,
-    callback: Callable[[int, dict], None] | None = None,
-) -> dict:
+def train_bandit_agent(task: Task, settings: ActorCriticSettings, out: str | Path, **options) -> dict:
     """Train (or resume, or return a finished) run of the LSTM agent on bandit ``task``.
 
-    Args:
-        out: checkpoint path, written atomically at every snapshot; an unfinished run there with
-            the same task and settings is resumed, a finished one is returned as it is.
-        device: ``auto``, ``cpu`` or ``cuda[:N]``.
-        threads: torch threads on the CPU (default: torch's; width 256 uses both cores well).
-        callback: called as ``callback(step, metrics)`` after every snapshot.
+    ``options`` are :func:`simlib.training.loop.run_training`'s: ``device``, ``threads`` (default:
+    torch's; width 256 uses both cores well), ``progress`` and ``callback``.
     """
     if not task.closed_loop:
         raise SimlibError(f"task {task.name!r} is a prediction task; train_bandit_agent trains bandit agents")
-    return run_training(
-        task,
-        settings,
-        out,
-        lambda on: ActorCriticObjective(task, settings, on),
-        device,
-        threads=threads,
-        show=progress,
-        callback=callback,
-    )
+    return run_training(task, settings, out, partial(ActorCriticObjective, task, settings), **options)

@@ -77,11 +77,11 @@ def run_training(
     settings: Settings,
     out: str | Path,
     objective_for: Callable[[torch.device], Objective],
-    device: str,
     *,
-    threads: int | None,
-    show: bool,
-    callback: Callable[[int, dict], None] | None,
+    device: str = "auto",
+    threads: int | None = None,
+    progress: bool = True,
+    callback: Callable[[int, dict], None] | None = None,
 ) -> dict:
     """Train (or resume, or return a finished) run of the LSTM agent and return its checkpoint.
 
@@ -90,6 +90,9 @@ def run_training(
             have the same task, architecture and settings (it is resumed, or returned if finished).
         objective_for: builds the objective (with freshly initialised modules) on a device.
         device: ``auto``, ``cpu`` or ``cuda[:N]``.
+        threads: torch threads on the CPU (None: torch's default).
+        progress: show a progress line on stderr.
+        callback: called as ``callback(step, metrics)`` after every snapshot.
     """
     torch_device = resolve_device(device)
     identity = {"task": task.config(), "architecture": architecture_of(task, settings.hidden), "settings": asdict(settings)}
@@ -98,7 +101,7 @@ def run_training(
     if payload["training"]["finished"]:
         return payload
     with torch_threads(threads if torch_device.type == "cpu" else None):
-        return _loop(task, settings, Path(out), payload, objective, torch_device, show, callback)
+        return _loop(task, settings, Path(out), payload, objective, torch_device, progress, callback)
 
 
 def _resume_or_start(

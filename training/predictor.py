@@ -8,8 +8,8 @@ one would (on the same device type).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -94,34 +94,14 @@ class LogLossObjective:
         return {"kl": self.evaluator.kl(self.agent)}
 
 
-def train_predictor(
-    task: Task,
-    settings: TrainSettings,
-    out: str | Path,
-    *,
-    device: str = "auto",
-    threads: int | None = 1,
-    progress: bool = True,
-    callback: Callable[[int, dict], None] | None = None,
-) -> dict:
+def train_predictor(task: Task, settings: TrainSettings, out: str | Path, **options) -> dict:
     """Train (or resume, or return a finished) run of the LSTM agent on ``task``; returns the checkpoint.
 
-    Args:
-        out: checkpoint path, written atomically at every snapshot; an unfinished run there with
-            the same task and settings is resumed, a finished one is returned as it is.
-        device: ``auto``, ``cpu`` or ``cuda[:N]``.
-        threads: torch threads on the CPU (one measured most CPU-efficient for width 32).
-        callback: called as ``callback(step, metrics)`` after every snapshot.
+    ``options`` are :func:`simlib.training.loop.run_training`'s: ``device``, ``threads`` (default
+    one, measured most CPU-efficient for width 32), ``progress`` and ``callback``.
     """
     if task.closed_loop:
         raise SimlibError(f"task {task.name!r} is a bandit task; train_predictor trains predictors")
-    return run_training(
-        task,
-        settings,
-        out,
-        lambda on: LogLossObjective(task, settings, on),
-        device,
-        threads=threads,
-        show=progress,
-        callback=callback,
-    )
+    if options.get("threads") is None:
+        options["threads"] = 1
+    return run_training(task, settings, out, partial(LogLossObjective, task, settings), **options)

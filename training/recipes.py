@@ -62,11 +62,7 @@ def is_shipped_run(task: Task, settings: TrainSettings) -> bool:
 def train(task: Task, settings: TrainSettings, out: str | Path, **options) -> dict:
     """Train (or resume, or return a finished) run with the trainer ``task`` needs; the checkpoint.
 
-    ``options`` (``device``, ``threads``, ``progress``, ``callback``) are the trainers'; the
-    predictor runs on one CPU thread unless told otherwise.
+    ``options`` (``device``, ``threads``, ``progress``, ``callback``) go to that trainer.
     """
-    if task.closed_loop:
-        return train_bandit_agent(task, settings, out, **options)
-    if options.get("threads") is None:
-        options["threads"] = 1
-    return train_predictor(task, settings, out, **options)
+    trainer = train_bandit_agent if task.closed_loop else train_predictor
+    return trainer(task, settings, out, **options)
