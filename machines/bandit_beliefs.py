@@ -1,7 +1,7 @@
 """Per-arm sufficient statistics of the bandit tasks' posteriors, updated from the agent's inputs.
 
-A belief reads the bandit input ``[one-hot(a_{t-1}), r_{t-1}, t / T]`` (all zeros at t = 0)
-and updates the pulled arm's statistics. States are flat float64 tensors ``[B, 2 * arms]``
+A belief is updated from the previous arm (one-hot, zeros at t = 0) and reward that the task
+decodes from its input (``task.decode_input``), and changes the pulled arm's statistics. States are flat float64 tensors ``[B, 2 * arms]``
 that may hold non-integer counts (an embedded state); every formula accepts them.
 """
 
@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 import torch
 from torch import Tensor
 
-from simlib.tasks import BanditTask, BernoulliBandit, GaussianBandit
+from simlib.tasks import BanditTask, BernoulliBandit, DependentBandit, GaussianBandit, RestlessBandit
 
 
 class Belief(ABC):
@@ -44,12 +44,6 @@ class Belief(ABC):
     @abstractmethod
     def sample_means(self, s: Tensor) -> Tensor:
         """Mean of the rewards observed per arm ``[B, arms]`` (0 for unpulled arms)."""
-
-    def read(self, x: Tensor, s: Tensor) -> Tensor:
-        """The statistics after input ``x [B, arms + 2]`` in state ``s``."""
-        x, s = x.to(torch.float64), s.to(torch.float64)
-        return self.update(s, x[:, : self.arms], x[:, self.arms])
-
 
 class BetaBelief(Belief):
     """Bernoulli arms, ``p_i ~ Beta(a, b)``: state ``(s_0, f_0, s_1, f_1, ...)`` successes, failures."""
@@ -126,10 +120,40 @@ class NormalBelief(Belief):
         return total / n.clamp_min(1e-12)
 
 
+class SampleMeanBelief(Belief):
+    """Any reward distribution, no prior: state ``(n_0, total_0, n_1, total_1, ...)`` pulls and reward sums."""
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return tuple(name for i in range(self.arms) for name in (f"pulls{i}", f"total{i}"))
+
+    def initial(self, batch: int) -> Tensor:
+        return torch.zeros(batch, 2 * self.arms, dtype=torch.float64)
+
+    def update(self, s: Tensor, pulled: Tensor, reward: Tensor) -> Tensor:
+        return s + torch.stack([pulled, pulled * reward[:, None]], dim=2).reshape(s.shape)
+
+    def counts(self, s: Tensor) -> Tensor:
+        return s[:, 0::2]
+
+    def sample_means(self, s: Tensor) -> Tensor:
+        return s[:, 1::2] / self.counts(s).clamp_min(1e-12)
+
+    def means(self, s: Tensor) -> Tensor:
+        return self.sample_means(s)
+
+
 def belief_for(task: BanditTask) -> Belief:
-    """The conjugate belief of a registered bandit task."""
+    """The per-arm belief of a bandit task: its conjugate one where arms are independent.
+
+    Tasks whose arms are Bernoulli but dependent (``p2 = 1 - p1``, restless) get independent
+    uniform Beta(1, 1) arms: the model the standard baselines (Thompson, UCB, Gittins) assume,
+    as in Wang et al. 2016's comparisons. Any other task gets plain pull counts and reward sums.
+    """
     if isinstance(task, BernoulliBandit):
         return BetaBelief(task.arms, task.a, task.b)
     if isinstance(task, GaussianBandit):
         return NormalBelief(task.arms, task.prior_mean, task.prior_std, task.noise_std)
-    raise TypeError(f"no conjugate belief for {type(task).__name__}")
+    if isinstance(task, (DependentBandit, RestlessBandit)):
+        return BetaBelief(task.arms, 1.0, 1.0)
+    return SampleMeanBelief(task.arms)

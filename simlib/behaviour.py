@@ -80,10 +80,22 @@ def reward_gap(traces: xr.Dataset, policy: np.ndarray, other: np.ndarray) -> np.
     """Discounted pseudo-reward of ``policy`` minus ``other`` at every step: ``[E, T]``.
 
     Both are action probabilities ``[E, T, A]`` along the trace's stream; each is scored by the
-    true mean reward of every action (``mean_reward``), as eq. (3) scores actions taken.
+    true mean reward of every action at that step (``mean_reward``), as eq. (3) scores actions
+    taken. Traces written before environments had a state (``mean_reward [E, A]``) broadcast.
     """
-    means = traces["mean_reward"].values[:, None, :]
+    means = step_mean_rewards(traces)
     return ((policy - other) * means).sum(-1) * discounts(traces)
+
+
+def step_mean_rewards(traces: xr.Dataset) -> np.ndarray:
+    """Every action's expected reward at every step of a closed-loop trace: ``[E, T, A]``."""
+    means = traces["mean_reward"].values
+    return means if means.ndim == 3 else np.broadcast_to(means[:, None, :], (*means.shape[:1], traces.sizes["time"], means.shape[1]))
+
+
+def expected_regret(traces: xr.Dataset) -> np.ndarray:
+    """The driver's expected regret per step, ``max_a mean_reward - expected_reward``: ``[E, T]`` (Wang's R_T summand)."""
+    return step_mean_rewards(traces).max(-1) - traces["expected_reward"].values
 
 
 def bayes_regret(traces: xr.Dataset, name: str, critic: str, critic_machine: StateMachine) -> np.ndarray:

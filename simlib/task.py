@@ -4,13 +4,17 @@ Two shapes of task share one protocol:
 
 * open-loop (prediction): observations are drawn up front; the input at step t is the
   previous observation (a start token at t = 0) and the output predicts ``observation[:, t]``;
-* closed-loop (bandits): a driver machine acts; the task answers each action with a reward
-  and encodes ``(action, reward, time)`` as the next input for every machine.
+* closed-loop (interactive): a batched partially observable environment. ``reset`` draws the
+  environment's state from theta; a driver machine acts; ``step`` answers each action with a
+  reward, the expected reward of every action in the state acted in (for regret and the
+  pseudo-reward), the next environment state and the next input for every machine (previous
+  action, reward, time, and an observation where the task has one). A stationary bandit's
+  state is theta itself; a restless bandit's drifts; an MDP's moves with the actions.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -51,24 +55,37 @@ class PredictionTask(Task, Protocol):
         ...
 
 
+class Transition(NamedTuple):
+    """What an interactive task answers to one batch of actions at step ``t``.
+
+    * ``state [E, ...]`` -- the environment state after the step (acted on at ``t + 1``);
+    * ``reward [E]`` float64 -- the sampled reward of the chosen actions;
+    * ``mean_reward [E, n_actions]`` float64 -- the expected reward of every action in the state
+      acted in, given theta (``max_a`` of it minus the chosen one's is the step's regret);
+    * ``input [E, input_dim]`` -- what every machine receives at step ``t + 1``.
+    """
+
+    state: Tensor
+    reward: Tensor
+    mean_reward: Tensor
+    input: Tensor
+
+
 @runtime_checkable
 class InteractiveTask(Task, Protocol):
-    """Closed-loop: the environment answers actions with rewards."""
+    """Closed-loop: a batched partially observable environment answering actions."""
 
     n_actions: int
 
-    def first_input(self, episodes: int) -> Tensor:
-        """The input at step 0 (no action yet): ``[E, input_dim]``."""
+    def reset(self, theta: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """A new episode per row of ``theta``: ``(environment state [E, ...], first input [E, input_dim])``."""
         ...
 
-    def respond(self, theta: Tensor, action: Tensor, generator: torch.Generator) -> Tensor:
-        """Reward ``[E]`` for integer actions ``[E]``."""
+    def step(self, state: Tensor, action: Tensor, t: int, generator: torch.Generator) -> Transition:
+        """Answer integer ``action [E]`` taken at step ``t`` in environment ``state``."""
         ...
 
-    def expected_reward(self, theta: Tensor, action: Tensor) -> Tensor:
-        """Mean reward of the chosen action ``[E]`` (the pseudo-reward)."""
-        ...
-
-    def encode_step(self, action: Tensor, reward: Tensor, t: int) -> Tensor:
-        """Input for step ``t`` after ``action`` earned ``reward`` at step ``t - 1``: ``[E, input_dim]``."""
+    def decode_input(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The inverse of the input encoding: ``(one-hot previous action [B, n_actions], previous reward [B])``
+        (both zero at t = 0); what belief-keeping machines read."""
         ...

@@ -7,8 +7,9 @@ Layout (``E`` episodes, ``T`` steps, one state dimension per machine ``m``):
 * ``observation (episode, time)`` -- open-loop tasks: the value step t predicts;
 * ``action``, ``reward``, ``expected_reward (episode, time)`` -- closed-loop tasks: what the
   driver did at step t and what it earned (``expected_reward`` is the pseudo-reward);
-* ``mean_reward (episode, action)`` -- closed-loop tasks: every action's expected reward, so
-  any policy along the stream can be scored by the same pseudo-reward;
+* ``mean_reward (episode, time, action)`` -- closed-loop tasks: every action's expected reward
+  in the environment state of step t, so any policy along the stream can be scored by the same
+  pseudo-reward and every step has its regret ``max_a mean_reward - expected_reward``;
 * ``{m}_state (episode, time, {m}_state_dim)`` -- the state in which ``m`` received
   ``input[:, t]`` (so ``s_0`` at t = 0), float64;
 * ``{m}_output (episode, time, {m}_param)`` -- ``f_m(input[:, t], {m}_state[:, t])``.
@@ -71,7 +72,7 @@ def sample_traces(
         data = {"input": inputs, "observation": observations}
         runs = {name: unroll(machine, inputs) for name, machine in machines.items()}
     attrs = {
-        "simlib_traces": 1,
+        "simlib_traces": 2,
         "task": json.dumps(task.config()),
         "machines": json.dumps({name: describe(m) for name, m in machines.items()}),
         "seed": int(seed),
@@ -108,9 +109,10 @@ def _closed_loop(
 ) -> tuple[dict[str, torch.Tensor], dict[str, tuple[torch.Tensor, torch.Tensor]]]:
     """One driver acts; every machine steps on the same inputs. Returns (data, runs)."""
     episodes = theta.shape[0]
-    x = task.first_input(episodes).to(torch.float64)
+    env, x = task.reset(theta, generator)
+    x = x.to(torch.float64)
     states = {name: m.initial_state(episodes) for name, m in machines.items()}
-    record: dict[str, list] = {"input": [], "action": [], "reward": [], "expected_reward": []}
+    record: dict[str, list] = {"input": [], "action": [], "reward": [], "expected_reward": [], "mean_reward": []}
     outputs: dict[str, list] = {name: [] for name in machines}
     visited: dict[str, list] = {name: [] for name in machines}
     for t in range(task.horizon):
@@ -119,15 +121,14 @@ def _closed_loop(
             y, states[name] = machine.step(x, states[name])
             outputs[name].append(y.to(torch.float64))
         action = machines[driver].output.sample(outputs[driver][-1], generator).long()
-        reward = task.respond(theta, action, generator)
+        env, reward, means, following = task.step(env, action, t, generator)
         record["input"].append(x)
         record["action"].append(action.to(torch.float64))
         record["reward"].append(reward.to(torch.float64))
-        record["expected_reward"].append(task.expected_reward(theta, action).to(torch.float64))
-        x = task.encode_step(action, reward, t + 1).to(torch.float64)
+        record["expected_reward"].append(means.gather(1, action[:, None]).squeeze(1).to(torch.float64))
+        record["mean_reward"].append(means.to(torch.float64))
+        x = following.to(torch.float64)
     data = {key: torch.stack(values, 1) for key, values in record.items()}
-    every = torch.arange(task.n_actions, device=theta.device)
-    data["mean_reward"] = torch.stack([task.expected_reward(theta, a.expand(episodes)) for a in every], 1)
     runs = {name: (torch.stack(outputs[name], 1), torch.stack(visited[name], 1)) for name in machines}
     return data, runs
 
@@ -149,7 +150,7 @@ def _dataset(
         if key in data:
             variables[key] = (("episode", "time"), data[key].cpu().numpy())
     if "mean_reward" in data:
-        variables["mean_reward"] = (("episode", "action"), data["mean_reward"].to(torch.float64).cpu().numpy())
+        variables["mean_reward"] = (("episode", "time", "action"), data["mean_reward"].cpu().numpy())
     coords = {
         "episode": np.arange(episodes),
         "time": np.arange(horizon),

@@ -9,11 +9,13 @@ import torch
 from torch import Tensor
 
 from simlib import tasks
+from simlib.task import Transition
 
 
 @dataclass(frozen=True)
 class ToyBandit:
-    """Two Bernoulli arms with uniform priors; input = [one-hot previous action, reward, t / T]."""
+    """Two Bernoulli arms with uniform priors, written against the environment protocol as a user would;
+    input = [one-hot previous action, reward, t / T]."""
 
     horizon: int = 10
     name: str = "toy-bandit"
@@ -34,15 +36,16 @@ class ToyBandit:
     def sample_theta(self, episodes: int, generator: torch.Generator) -> Tensor:
         return torch.rand(episodes, 2, generator=generator, dtype=torch.float64)
 
-    def first_input(self, episodes: int) -> Tensor:
-        return torch.zeros(episodes, 4, dtype=torch.float64)
+    def reset(self, theta: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        return theta, torch.zeros(theta.shape[0], 4, dtype=torch.float64)
 
-    def respond(self, theta: Tensor, action: Tensor, generator: torch.Generator) -> Tensor:
-        u = torch.rand(theta.shape[0], generator=generator, dtype=torch.float64)
-        return (u < self.expected_reward(theta, action)).to(torch.float64)
+    def step(self, state: Tensor, action: Tensor, t: int, generator: torch.Generator) -> Transition:
+        u = torch.rand(state.shape[0], generator=generator, dtype=torch.float64)
+        reward = (u < state.gather(1, action[:, None]).squeeze(1)).to(torch.float64)
+        return Transition(state, reward, state, self.encode_step(action, reward, t + 1))
 
-    def expected_reward(self, theta: Tensor, action: Tensor) -> Tensor:
-        return theta.gather(1, action[:, None]).squeeze(1)
+    def decode_input(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return x[:, :2], x[:, 2]
 
     def encode_step(self, action: Tensor, reward: Tensor, t: int) -> Tensor:
         onehot = torch.nn.functional.one_hot(action, 2).to(torch.float64)

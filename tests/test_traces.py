@@ -117,6 +117,7 @@ def test_closed_loop_feeds_every_machine_the_drivers_stream(toy_bandit, soft_gre
     rewards = ds["reward"].values
     theta = ds["theta"].values
     np.testing.assert_array_equal(ds["expected_reward"].values, np.take_along_axis(theta, actions, 1))
+    np.testing.assert_array_equal(ds["mean_reward"].values, np.broadcast_to(theta[:, None, :], (200, 10, 2)))
     encoded = ds["input"].values
     np.testing.assert_array_equal(encoded[:, 1:, :2], np.eye(2)[actions[:, :-1]])
     np.testing.assert_array_equal(encoded[:, 1:, 2], rewards[:, :-1])
