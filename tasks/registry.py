@@ -9,9 +9,12 @@ from simlib.errors import SimlibError
 from simlib.task import Task
 from simlib.tasks.bandits import BernoulliBandit, GaussianBandit
 from simlib.tasks.beta_bernoulli import BetaBernoulli
+from simlib.tasks.dependent_bandits import DependentBandit
 from simlib.tasks.dirichlet_categorical import DirichletCategorical
 from simlib.tasks.gamma_exponential import GammaExponential
 from simlib.tasks.gaussian import GammaNormal, NormalGamma, NormalNormal
+from simlib.tasks.informative_arm import InformativeArmBandit
+from simlib.tasks.restless import TEST_VOLATILITIES, RestlessBandit
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,37 @@ _REGISTRY: dict[str, TaskEntry] = {
             GaussianBandit,
             "two arms, reward ~ N(mu_i, 2^2), mu_i ~ N(0, 1); maximise the return",
             {"noise_std": 2.0},
+        ),
+        "independent-bandit": (
+            BernoulliBandit, "Wang's D_i: two arms, p_i ~ U[0, 1] independently, 100 pulls", {"horizon": 100}
+        ),
+        "dependent-bandit": (DependentBandit, "Wang's D_u: two arms (p1, 1 - p1), p1 ~ U[0, 1], 100 pulls", {}),
+        "dependent-bandit-easy": (
+            DependentBandit, "Wang's D_e: two arms (p1, 1 - p1), p1 in {0.1, 0.9}, 100 pulls", {"values": (0.1, 0.9)}
+        ),
+        "dependent-bandit-medium": (
+            DependentBandit,
+            "Wang's D_m: two arms (p1, 1 - p1), p1 in {0.25, 0.75}, 100 pulls",
+            {"values": (0.25, 0.75)},
+        ),
+        "dependent-bandit-hard": (
+            DependentBandit, "Wang's D_h: two arms (p1, 1 - p1), p1 in {0.4, 0.6}, 100 pulls", {"values": (0.4, 0.6)}
+        ),
+        "informative-arm-bandit": (
+            InformativeArmBandit,
+            "Wang's 11 deterministic arms: a target pays 5, nine pay 1, arm 11 pays 0.1 x the target's index; 5 pulls",
+            {},
+        ),
+        "restless-bandit": (
+            RestlessBandit,
+            "Wang's restless bandit: arms (p1, 1 - p1), p1 a reflected random walk, "
+            "volatility ~ U([0, 2/30] u [4/30, 6/30]); 150 pulls",
+            {},
+        ),
+        "restless-bandit-test": (
+            RestlessBandit,
+            "Wang's restless test set: as restless-bandit with volatility ~ U[0, 6/30]",
+            {"volatilities": TEST_VOLATILITIES},
         ),
     }.items()
 }
