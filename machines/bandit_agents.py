@@ -9,7 +9,7 @@ and outputs a policy over arms (a :class:`~simlib.families.Policy`):
 * :class:`GittinsAgent` -- the Gittins-index policy for a discount ``gamma``;
 * :class:`ThompsonAgent` -- Thompson sampling, output as its exact action probabilities
   ``P(arm i is best | posterior)``, so sampling from the output is Thompson sampling;
-* :class:`UCBAgent` -- UCB1 on the observed mean rewards, scaled by the reward noise.
+* :class:`UCBAgent` -- UCB on the observed mean rewards (UCB1 by default), scaled by the reward noise.
 
 Deterministic policies split ties between equally good arms evenly.
 """
@@ -27,7 +27,9 @@ from simlib.families import Policy
 from simlib.machines.bandit_beliefs import BetaBelief, NormalBelief, belief_for
 from simlib.machines.bandit_dp import bernoulli_action_values, gaussian_action_values, thompson_policy
 from simlib.machines.gittins_index import gittins_bernoulli, gittins_normal
-from simlib.tasks import BanditTask, BernoulliBandit, GaussianBandit
+from simlib.machines.interpolation import dense_lookup, dense_upper, multilinear
+from simlib.machines.two_arm_dp import two_arm_action_values
+from simlib.tasks import BanditTask, BernoulliBandit, GaussianBandit, RestlessBandit
 
 TIE_TOLERANCE = 1e-9
 """Values within this (relative to their scale) of the best count as ties."""
@@ -54,8 +56,13 @@ class BanditAgent(ABC):
     def initial_state(self, batch: int) -> Tensor:
         return self.belief.initial(batch)
 
+    def read(self, x: Tensor, s: Tensor) -> Tensor:
+        """The statistics after input ``x [B, input_dim]`` in state ``s``."""
+        pulled, reward = self.task.decode_input(x)
+        return self.belief.update(s.to(torch.float64), pulled, reward)
+
     def step(self, x: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
-        s = self.belief.read(x, s)
+        s = self.read(x, s)
         return self.policy(s), s
 
     @abstractmethod
@@ -66,15 +73,18 @@ class BanditAgent(ABC):
 class BayesOptimalAgent(BanditAgent):
     """Bayes-optimal for the task's horizon and discount; state = per-arm sufficient statistics.
 
-    Bernoulli arms: exact action values over every count state (a dense table, multilinear in
-    non-integer counts). Gaussian arms (two): over each arm's pull count and the difference of
+    Bernoulli arms: exact action values over every count state (two arms: the reachable states
+    only, :mod:`~simlib.machines.two_arm_dp`; more: a dense table), multilinear in non-integer
+    counts. Gaussian arms (two): over each arm's pull count and the difference of
     posterior means on a grid (:func:`~simlib.machines.bandit_dp.gaussian_action_values`; expected
     return accurate to about 1e-5). Past the horizon the policy is greedy on the posterior means.
     """
 
     def __init__(self, task: BanditTask) -> None:
         super().__init__(task)
-        if isinstance(task, BernoulliBandit):
+        if isinstance(task, BernoulliBandit) and task.arms == 2:
+            self._packed = two_arm_action_values(task.horizon, task.a, task.b, task.discount)
+        elif isinstance(task, BernoulliBandit):
             table = bernoulli_action_values(task.arms, task.horizon, task.a, task.b, task.discount)
             self._table = torch.from_numpy(table)
         elif isinstance(task, GaussianBandit):
@@ -89,14 +99,20 @@ class BayesOptimalAgent(BanditAgent):
     def values(self, s: Tensor) -> Tensor:
         """Bayes-optimal action values ``Q*(b, a)`` ``[B, arms]`` in belief state ``s`` (reward units)."""
         s = s.to(torch.float64)
+        if hasattr(self, "_packed"):
+            upper = torch.full((4,), float(self.task.horizon))
+            return multilinear(self._packed_lookup, s, upper)
         if isinstance(self.belief, BetaBelief):
             return _multilinear(self._table, s.clamp(0.0, float(self.task.horizon)))
         n0, m0, n1, m1 = (s[:, i].cpu().numpy() for i in range(4))
         return torch.from_numpy(self._gaussian.q(n0, n1, m0, m1)).to(s.device)
 
+    def _packed_lookup(self, counts: Tensor) -> Tensor:
+        return torch.from_numpy(self._packed.lookup(counts.cpu().numpy())).to(counts.device)
+
     def action_values(self, x: Tensor, s: Tensor) -> Tensor:
         """``Q*`` ``[B, arms]`` for the decision made on input ``x`` in state ``s`` (``step``'s arguments)."""
-        return self.values(self.belief.read(x, s))
+        return self.values(self.read(x, s))
 
     def policy(self, s: Tensor) -> Tensor:
         return split_ties(self.values(s))
@@ -162,21 +178,24 @@ class ThompsonAgent(BanditAgent):
 
 
 class UCBAgent(BanditAgent):
-    """UCB1: observed mean reward plus ``scale * sqrt(2 log t / n_i)``; unpulled arms first.
+    """UCB: observed mean reward plus ``scale * sqrt(chi * log t / n_i)``; unpulled arms first.
 
-    ``scale`` is the reward range for Bernoulli arms (1) and the noise sd for Gaussian ones.
+    ``chi = 2`` is UCB1 (Auer et al. 2002); Wang et al. 2016 use ``chi = 1`` on the restless
+    bandit. ``scale`` is the reward noise sd for Gaussian arms and 1 otherwise.
     """
 
-    def __init__(self, task: BanditTask, exploration: float = 1.0) -> None:
+    def __init__(self, task: BanditTask, chi: float | None = None) -> None:
         super().__init__(task)
-        self.exploration = float(exploration)
+        self.chi = default_chi(task) if chi is None else float(chi)
+        if not (self.chi >= 0 and math.isfinite(self.chi)):
+            raise ValueError(f"the UCB exploration parameter chi must be finite and non-negative, got {chi}")
         self.scale = task.noise_std if isinstance(task, GaussianBandit) else 1.0
 
     def policy(self, s: Tensor) -> Tensor:
         s = s.to(torch.float64)
         n = self.belief.counts(s).clamp_min(0.0)
         t = n.sum(dim=1, keepdim=True).clamp_min(1.0)
-        bonus = self.exploration * self.scale * torch.sqrt(2.0 * torch.log(t) / n.clamp_min(1e-12))
+        bonus = self.scale * torch.sqrt(self.chi * torch.log(t) / n.clamp_min(1e-12))
         untried = n < 0.5
         index = torch.where(untried, torch.full_like(n, math.inf), self.belief.sample_means(s) + bonus)
         if torch.isinf(index).any():
@@ -184,20 +203,15 @@ class UCBAgent(BanditAgent):
         return split_ties(index)
 
 
+def default_chi(task: BanditTask) -> float:
+    """UCB's default ``chi``: 1 on the restless bandit (Wang et al. 2016), 2 (UCB1) elsewhere."""
+    return 1.0 if isinstance(task, RestlessBandit) else 2.0
+
+
 def _multilinear(table: Tensor, points: Tensor) -> Tensor:
     """Interpolate ``table [n_1, ..., n_d, k]`` at ``points [B, d]`` (grid coordinates) -> ``[B, k]``."""
     dims = points.shape[1]
-    sizes = torch.tensor(table.shape[:dims], device=points.device)
-    low = points.floor().long().clamp(max=sizes - 2).clamp(min=0)
-    frac = (points - low).clamp(0.0, 1.0)
-    strides = torch.tensor([int(np.prod(table.shape[i + 1 : dims])) for i in range(dims)], device=points.device)
-    flat = table.reshape(-1, table.shape[-1]).to(points.device)
-    result = torch.zeros(points.shape[0], table.shape[-1], dtype=torch.float64, device=points.device)
-    for corner in range(2**dims):
-        bits = torch.tensor([(corner >> i) & 1 for i in range(dims)], device=points.device)
-        weight = torch.where(bits.bool(), frac, 1.0 - frac).prod(dim=1)
-        result += weight[:, None] * flat[((low + bits) * strides).sum(dim=1)]
-    return result
+    return multilinear(dense_lookup(table), points, dense_upper(table, dims))
 
 
 def _normal_best_arm(means: Tensor, stds: Tensor, nodes: int) -> Tensor:

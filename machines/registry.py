@@ -5,6 +5,8 @@
   its initial weights, ``rnn:TASK@STEP`` a training snapshot;
 * ``gittins:TASK@GAMMA`` -- the Gittins-index policy with discount ``GAMMA`` (default: the
   task's discount if below 1, else ``1 - 1 / horizon``);
+* ``ucb:TASK@CHI`` -- UCB with exploration parameter ``CHI``; ``rescorla-wagner:TASK@ALPHA`` --
+  the delta-rule learner with learning rate ``ALPHA``;
 * ``PATH.pt`` (optionally ``PATH.pt@init`` / ``@STEP``) -- a checkpoint written by ``simlib train``.
 
 A kind's machine is configured by the task (its prior, its horizon). Every loaded machine
@@ -13,6 +15,7 @@ carries ``spec`` and ``task`` attributes, so a comparison can read the task off 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +23,10 @@ from simlib import tasks as task_registry
 from simlib.errors import SimlibError
 from simlib.machine import StateMachine
 from simlib.machines.bandit_agents import BayesOptimalAgent, GittinsAgent, ThompsonAgent, UCBAgent
+from simlib.machines.dependent_agents import DependentBayesAgent
+from simlib.machines.informative_agents import InformativeBayesAgent, InformativeThompsonAgent
+from simlib.machines.rescorla_wagner import RescorlaWagnerAgent
+from simlib.machines.restless_agents import RestlessBayesAgent, RestlessThompsonAgent
 from simlib.machines.beta_bernoulli import (
     CountPredictor,
     ForgetfulPredictor,
@@ -42,12 +49,15 @@ from simlib.tasks import (
     BanditTask,
     BernoulliBandit,
     BetaBernoulli,
+    DependentBandit,
     DirichletCategorical,
     GammaExponential,
     GammaNormal,
     GaussianBandit,
+    InformativeArmBandit,
     NormalGamma,
     NormalNormal,
+    RestlessBandit,
 )
 
 Builder = Callable[..., StateMachine]
@@ -84,6 +94,9 @@ _KINDS: dict[str, Kind] = {
             GammaNormal: lambda t: GammaNormalPredictor(t.mean, t.alpha, t.beta),
             BernoulliBandit: BayesOptimalAgent,
             GaussianBandit: BayesOptimalAgent,
+            DependentBandit: DependentBayesAgent,
+            InformativeArmBandit: InformativeBayesAgent,
+            RestlessBandit: lambda t: RestlessBayesAgent(t, cells=50, volatility_nodes=2),
         },
     ),
     "posterior": Kind(
@@ -105,12 +118,31 @@ _KINDS: dict[str, Kind] = {
         _coin(lambda t: ForgetfulPredictor(t.a, t.b)),
     ),
     "gittins": Kind(
-        "Gittins-index policy; @GAMMA sets its discount (default: the task's, or 1 - 1/horizon)",
-        {BanditTask: lambda t, gamma=None: GittinsAgent(t, gittins_discount(t) if gamma is None else gamma)},
+        "Gittins-index policy (arms treated as independent); @GAMMA sets its discount (default: the task's, or 1 - 1/horizon)",
+        {
+            cls: lambda t, gamma=None: GittinsAgent(t, gittins_discount(t) if gamma is None else gamma)
+            for cls in (BernoulliBandit, GaussianBandit, DependentBandit)
+        },
         option="gamma",
     ),
-    "thompson": Kind("Thompson sampling (outputs P(arm is best | posterior))", {BanditTask: ThompsonAgent}),
-    "ucb": Kind("UCB1 on observed mean rewards, bonus scaled by the reward noise", {BanditTask: UCBAgent}),
+    "thompson": Kind(
+        "Thompson sampling (outputs P(arm is best | posterior); restless: Wang's fixed-volatility filter)",
+        {
+            RestlessBandit: RestlessThompsonAgent,
+            InformativeArmBandit: InformativeThompsonAgent,
+            BanditTask: ThompsonAgent,
+        },
+    ),
+    "ucb": Kind(
+        "UCB on observed mean rewards, bonus sqrt(chi log n / n_i); @CHI (default 2 = UCB1, restless 1)",
+        {BanditTask: UCBAgent},
+        option="chi",
+    ),
+    "rescorla-wagner": Kind(
+        "Rescorla-Wagner delta rule on the pulled arm, greedy readout; @ALPHA its learning rate (default 0.2)",
+        {BanditTask: lambda t, alpha=0.2: RescorlaWagnerAgent(t, alpha)},
+        option="alpha",
+    ),
 }
 RNN_SUMMARY = "shipped meta-trained LSTM; @init: untrained, @STEP: a training snapshot"
 
@@ -177,16 +209,28 @@ def _from_kind(base: str, stage: str, task: Task | None, spec: str) -> StateMach
         return _with_task(machine, task, f"rnn:{task_name} was trained on")
     kind = _KINDS[kind_name]
     if stage and kind.option is None:
-        raise SimlibError(f"only rnn, gittins and checkpoint specs take an @ suffix, not {spec!r}")
+        with_option = ", ".join(name for name, k in _KINDS.items() if k.option)
+        raise SimlibError(f"only rnn, checkpoint and {with_option} specs take an @ suffix, not {spec!r}")
     build = kind.builder(task)
     if build is None:
         raise SimlibError(f"no {kind_name!r} machine for task {task_name!r}")
     try:
-        machine = build(task, **({kind.option: float(stage)} if stage else {}))
+        machine = build(task, **({kind.option: _number(stage, spec)} if stage else {}))
     except ValueError as error:
         raise SimlibError(f"bad machine spec {spec!r}: {error}") from None
     machine.task = task
     return machine
+
+
+def _number(text: str, spec: str) -> float:
+    """The ``@VALUE`` of a spec as a finite float."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise SimlibError(f"bad machine spec {spec!r}: {text!r} after @ is not a number") from None
+    if not math.isfinite(value):
+        raise SimlibError(f"bad machine spec {spec!r}: {text!r} after @ is not a finite number")
+    return value
 
 
 def _with_task(machine: StateMachine, task: Task | None, context: str) -> StateMachine:

@@ -29,12 +29,15 @@ def test_bandit_priors_rewards_and_inputs(name):
     else:
         assert stats.kstest(theta[:, 1].numpy(), stats.norm(0, 1).cdf).pvalue > 1e-3
     action = torch.randint(0, 2, (40_000,), generator=generator)
-    rewards = task.respond(theta, action, generator)
-    residual = rewards - task.expected_reward(theta, action)
+    state, first = task.reset(theta, generator)
+    assert torch.equal(first, torch.zeros(40_000, 4, dtype=torch.float64))
+    following, rewards, means, x = task.step(state, action, 4, generator)
+    assert torch.equal(following, state) and torch.equal(means, theta)
+    residual = rewards - theta.gather(1, action[:, None]).squeeze(1)
     assert abs(float(residual.mean())) < 0.03 * (1 if "bernoulli" in name else task.noise_std)
-    x = task.encode_step(action[:3], rewards[:3], 5)
-    assert x.shape == (3, 4) and torch.allclose(x[:, 3], torch.full((3,), 5 / 20, dtype=torch.float64))
-    assert torch.equal(task.first_input(2), torch.zeros(2, 4, dtype=torch.float64))
+    assert x.shape == (40_000, 4) and torch.allclose(x[:, 3], torch.full((40_000,), 5 / 20, dtype=torch.float64))
+    pulled, decoded = task.decode_input(x)
+    assert torch.equal(pulled.argmax(1), action) and torch.equal(decoded, rewards)
     assert tasks.from_config(task.config()) == task
 
 
@@ -151,7 +154,7 @@ def test_bandit_specs_load_and_gittins_takes_a_discount():
             assert machine.task.name == name and machine.output.n_params == 2
     assert machines.load("gittins:bernoulli-bandit").gamma == pytest.approx(0.95)
     assert machines.load("gittins:bernoulli-bandit@0.9").gamma == pytest.approx(0.9)
-    for bad in ("gittins:bernoulli-bandit@1.5", "gittins:bernoulli-bandit@x", "ucb:bernoulli-bandit@2",
+    for bad in ("gittins:bernoulli-bandit@1.5", "gittins:bernoulli-bandit@x", "ucb:bernoulli-bandit@-1", "thompson:bernoulli-bandit@2",
                 "thompson:beta-bernoulli", "opt:gaussian-bandit@3"):
         with pytest.raises(SimlibError):
             machines.load(bad)
