@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from simlib import tasks as task_registry
-from simlib.cli.report_text import comparison_text, fsm_text, reproduce_text, training_text
+from simlib.cli.report_text import comparison_text, fsm_text, reproduce_text, training_text, wang_text
 from simlib.compare import compare as run_compare
 from simlib.errors import SimlibError
 from simlib.fsm import extract_on_task, write_graph
@@ -142,6 +142,13 @@ def train_command(
     estimator: Annotated[
         Optional[str], typer.Option(help="Bandits: 'expected' (variance-reduced) or 'a2c' (plain) [expected].")
     ] = None,
+    critic_hidden: Annotated[
+        Optional[int], typer.Option(min=1, help="Bandits: width of the critic's hidden layers [256].")
+    ] = None,
+    discount: Annotated[
+        Optional[float],
+        typer.Option(min=0.0, max=1.0, help="Bandits: the training discount (the task's objective is unchanged) [the task's]."),
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
     threads: Annotated[
         Optional[int], typer.Option(min=1, help="Torch threads on the CPU [1 | torch's default].")
@@ -165,10 +172,14 @@ def train_command(
     given = {"steps": steps, "batch": batch, "lr": lr, "hidden": hidden, "snapshot_every": snapshot_every}
     options = {"seed": seed, **{key: value for key, value in given.items() if value is not None}}
     if chosen.closed_loop:
-        bandit_options = {"entropy": entropy, "trace_decay": trace_decay, "estimator": estimator}
+        bandit_options = {
+            "entropy": entropy,
+            "trace_decay": trace_decay, "estimator": estimator, "discount": discount,
+            "critic_hidden": critic_hidden,
+        }
         options.update({key: value for key, value in bandit_options.items() if value is not None})
-    elif entropy is not None or trace_decay is not None or estimator is not None:
-        raise SimlibError("--entropy, --trace-decay and --estimator apply to bandit tasks only")
+    elif any(value is not None for value in (entropy, trace_decay, estimator, discount, critic_hidden)):
+        raise SimlibError("--entropy, --trace-decay, --estimator, --critic-hidden and --discount apply to bandit tasks only")
     settings = settings_class(chosen)(**options)
     payload = train(chosen, settings, out, device=device, threads=threads, progress=progress)
     if final_only:
@@ -177,8 +188,14 @@ def train_command(
     typer.echo(training_text(payload, out))
 
 
+PAPERS = ("mikulik2020", "wang2016")
+
+
 @app.command("reproduce")
 def reproduce_command(
+    paper: Annotated[
+        str, typer.Argument(help="mikulik2020 (meta-trained agents implement Bayes-optimal agents) or wang2016 (bandits).")
+    ] = "mikulik2020",
     tasks: Annotated[
         Optional[str], typer.Option(help="Comma-separated task names or groups: all, prediction, bandit [all].")
     ] = None,
@@ -198,8 +215,16 @@ def reproduce_command(
         bool, typer.Option("--train/--no-train", help="Train missing runs, or use only the runs already in --out.")
     ] = True,
 ) -> None:
-    """Reproduce the paper: train every task's agents over seeds, compare init and final with
-    Opt in both directions, write results.nc/.csv, Figure 4 and Figures 1-3 per task."""
+    """Reproduce a paper. mikulik2020: train every task's agents over seeds, compare init and final
+    with Opt in both directions, write results.nc/.csv, Figure 4 and Figures 1-3 per task.
+    wang2016: Wang et al.'s bandit experiments with exact Bayes-optimal yardsticks (results-wang2016.md)."""
+    if paper not in PAPERS:
+        raise SimlibError(f"unknown paper {paper!r}; use one of {', '.join(PAPERS)}")
+    if paper == "wang2016":
+        if tasks is not None or seeds is not None or widths is not None or not train:
+            raise SimlibError("--tasks, --seeds, --widths and --no-train apply to mikulik2020 only")
+        _reproduce_wang(episodes, steps, device, threads, out, quick)
+        return
     chosen = {
         "tasks": select_tasks(tasks.split(",") if tasks else None),
         "seeds": seeds,
@@ -214,6 +239,16 @@ def reproduce_command(
     settings = ReproduceSettings.quick(**given) if quick else ReproduceSettings(**given)
     files = Reproduction(settings, out, log=lambda line: typer.echo(line, err=True)).run()
     typer.echo(reproduce_text(out, files))
+
+
+def _reproduce_wang(episodes: int | None, steps: int | None, device: str, threads: int | None, out: Path, quick: bool) -> None:
+    from simlib.training.wang2016 import WangReproduction, WangSettings
+
+    given = {key: value for key, value in {"episodes": episodes, "steps": steps}.items() if value is not None}
+    given.update(device=device, threads=threads)
+    settings = WangSettings.quick(**given) if quick else WangSettings(**given)
+    files = WangReproduction(settings, out, log=lambda line: typer.echo(line, err=True)).run()
+    typer.echo(wang_text(out, files))
 
 
 def _widths(value: Optional[str]) -> tuple[int, ...] | None:

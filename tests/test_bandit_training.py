@@ -93,3 +93,18 @@ def test_cli_trains_a_bandit_agent_and_keeps_only_the_ends(tmp_path, capsys):
     assert [snap["step"] for snap in payload["snapshots"]] == [4]
     assert "--entropy 0.01" in payload["training"]["command"]
     assert main(["train", "beta-bernoulli", "--entropy", "0.1", "--out", str(tmp_path / "z.pt")]) == 2
+
+
+def test_a_training_discount_learns_a_task_with_a_drifting_state(tmp_path, capsys):
+    """Wang's restless bandit trains with discount 0.8 and still earns more than chance; the
+    discount shapes the advantages only, and the command records it."""
+    task = tasks.get("restless-bandit", horizon=20)
+    settings = ActorCriticSettings(steps=40, batch=64, lr=1e-2, hidden=16, critic_hidden=16, snapshot_every=40,
+                                   eval_episodes=2000, discount=0.8, entropy=0.0)
+    payload = train_bandit_agent(task, settings, tmp_path / "restless.pt", device="cpu", progress=False)
+    returns = payload["training"]["history"]["return"]
+    assert returns[-1] > returns[0] + 1.0 and returns[-1] > 0.5 * task.horizon + 1.0
+    assert "--discount 0.8" in settings.command(task.name)
+    with pytest.raises(SimlibError):
+        ActorCriticSettings(discount=1.5)
+    assert main(["train", "beta-bernoulli", "--discount", "0.9", "--out", str(tmp_path / "d.pt")]) == 2

@@ -45,7 +45,8 @@ ESTIMATORS = ("expected", "a2c")
 @dataclass(frozen=True)
 class ActorCriticSettings(TrainSettings):
     """Everything that determines a bandit run: the shared settings with bandit defaults, the
-    entropy bonus and its annealing, the GAE ``trace_decay`` and the critic's width."""
+    entropy bonus and its annealing, the GAE ``trace_decay``, the critic's width and the
+    training ``discount`` (None: the task's own; the agent is always evaluated on the task's)."""
 
     steps: int = 2000
     lr: float = 1e-3
@@ -57,6 +58,7 @@ class ActorCriticSettings(TrainSettings):
     trace_decay: float = 1.0
     critic_hidden: int = 256
     estimator: str = "expected"
+    discount: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -68,13 +70,17 @@ class ActorCriticSettings(TrainSettings):
             raise SimlibError(f"trace_decay must be in [0, 1], got {self.trace_decay}")
         if self.estimator not in ESTIMATORS:
             raise SimlibError(f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}")
+        if self.discount is not None and not 0 < self.discount <= 1:
+            raise SimlibError(f"the training discount must be in (0, 1], got {self.discount}")
 
     def command(self, task_name: str) -> str:
         """The ``simlib train`` command line that reproduces this run."""
         estimator = "" if self.estimator == "expected" else f" --estimator {self.estimator}"
+        discount = "" if self.discount is None else f" --discount {self.discount}"
+        critic = "" if self.critic_hidden == 256 else f" --critic-hidden {self.critic_hidden}"
         return (
             f"{super().command(task_name)} --entropy {self.entropy} --trace-decay {self.trace_decay}{estimator}"
-            " --final-only"
+            f"{critic}{discount} --final-only"
         )
 
 
@@ -91,8 +97,9 @@ class Rollout:
 
 
 def critic_for(task: Task, agent_hidden: int, hidden: int, privileged: bool = True) -> nn.Module:
-    """The critic: MLP over ``[core output, input, theta]`` (``theta`` only if ``privileged``) -> return."""
-    width = agent_hidden + task.input_dim + (len(task.theta_names) if privileged else 0)
+    """The critic: MLP over ``[core output, input, oracle features]`` (the task's hidden
+    parameters and state, only if ``privileged``) -> return."""
+    width = agent_hidden + task.input_dim + (task.oracle_dim if privileged else 0)
     return nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
 
@@ -106,13 +113,12 @@ def play(
 ) -> Rollout:
     """The agent acts for ``task.horizon`` steps in ``episodes`` fresh episodes (one tensor).
 
-    ``critic`` (if given) values every step from ``[core output, input, theta]``, ``theta`` only
-    when ``privileged``.
+    ``critic`` (if given) values every step from ``[core output, input, oracle features]``, the
+    task's hidden parameters and state (``task.oracle_features``) only when ``privileged``.
     """
     device = next(agent.parameters()).device
     theta = task.sample_theta(episodes, generator).to(device)
-    means = theta.to(torch.float32)
-    x = task.first_input(episodes).to(device)
+    env, x = task.reset(theta, generator)
     s = agent.initial_state(episodes)
     columns: dict[str, list[Tensor]] = {field: [] for field in Rollout.__dataclass_fields__}
     for t in range(task.horizon):
@@ -120,18 +126,19 @@ def play(
         probs = agent.head(out)
         log_probs = torch.log(probs.clamp_min(1e-12))
         action = torch.multinomial(probs.detach(), 1, generator=generator).squeeze(1)
-        reward = task.respond(theta, action, generator)
+        if critic is not None:
+            oracle = task.oracle_features(*reversed(task.split_state(env))).to(out.dtype)
+            features = [out.detach(), x.to(out.dtype), *([oracle] if privileged else [])]
+            columns["value"].append(critic(torch.cat(features, dim=1)).squeeze(1))
+        env, reward, means, x = task.step(env, action, t, generator)
+        means = means.to(probs.dtype)
         columns["log_prob"].append(log_probs.gather(1, action[:, None]).squeeze(1))
         columns["entropy"].append(-(probs * log_probs).sum(1))
         columns["expected_immediate"].append((probs * means).sum(1))
         columns["pseudo_reward"].append(means.gather(1, action[:, None]).squeeze(1))
         columns["reward"].append(reward.to(means.dtype))
-        if critic is not None:
-            features = [out.detach(), x.to(out.dtype), *([means] if privileged else [])]
-            columns["value"].append(critic(torch.cat(features, dim=1)).squeeze(1))
-        else:
+        if critic is None:
             columns["value"].append(torch.zeros_like(columns["log_prob"][-1]))
-        x = task.encode_step(action, reward, t + 1).to(device)
     return Rollout(**{field: torch.stack(values, 1) for field, values in columns.items()})
 
 
@@ -173,11 +180,12 @@ class ActorCriticObjective:
             self.privileged = settings.estimator == "expected"
             self.auxiliary = critic_for(task, settings.hidden, settings.critic_hidden, self.privileged).to(device)
         self.weights = task.discounts().to(device=device, dtype=torch.float32)
+        self.discount = task.discount if settings.discount is None else settings.discount
         self.optimal = optimal_return(task)
 
     def loss(self, step: int, generator: torch.Generator) -> Tensor:
         rollout = play(self.task, self.agent, self.settings.batch, generator, self.auxiliary, self.privileged)
-        discount, decay = self.task.discount, self.settings.trace_decay
+        discount, decay = self.discount, self.settings.trace_decay
         if self.privileged:
             rewards = later_expected_rewards(rollout.expected_immediate.detach(), discount)
             immediate = rollout.expected_immediate
@@ -200,11 +208,12 @@ class ActorCriticObjective:
 
 
 def optimal_return(task: Task) -> float:
-    """The Bayes-optimal expected return of ``task`` (NaN where no exact solver exists)."""
+    """The Bayes-optimal expected return of ``task`` (NaN where no exact value exists)."""
     try:
-        return float(load(f"opt:{task.name}", task).expected_return())
+        opt = load(f"opt:{task.name}", task)
     except SimlibError:
         return float("nan")
+    return float(opt.expected_return()) if getattr(opt, "exact_return", True) else float("nan")
 
 
 def train_bandit_agent(task: Task, settings: ActorCriticSettings, out: str | Path, **options) -> dict:
