@@ -120,3 +120,9 @@ def reproduce_text(out, files: dict) -> str:
     table = ["  ".join(cell.rjust(width) if i else cell.ljust(width) for i, (cell, width) in enumerate(zip(row, widths))) for row in rows]
     written = ", ".join(sorted(str(path.relative_to(out)) for path in files.values()))
     return "\n".join(["medians over seeds (init -> final); D in each direction's units", *table, f"written to {out}: {written}"])
+
+
+def wang_text(out, files: dict) -> str:
+    """Where ``simlib reproduce wang2016`` wrote its page, tables and figures."""
+    written = ", ".join(sorted(str(path.relative_to(out)) for path in files.values()))
+    return f"Wang et al. 2016 reproduced: {out / 'results-wang2016.md'}\nwritten to {out}: {written}"

@@ -7,7 +7,7 @@ import subprocess
 import networkx as nx
 import pytest
 
-from simlib import machines
+from simlib import machines, tasks
 from simlib.cli.app import main
 from simlib.compare import compare
 
@@ -49,11 +49,12 @@ def test_compare_with_an_explicit_task_and_components(capsys):
 
 def test_listings(capsys):
     code, out, _ = run(capsys, "tasks")
-    assert code == 0 and out.startswith("bernoulli-bandit") and len(out.splitlines()) == 14
+    assert code == 0 and out.startswith("bernoulli-bandit") and len(out.splitlines()) == len(tasks.names()) == 22
     assert "\nbeta-bernoulli " in out and "\ngaussian-bandit-noisy " in out
     code, out, _ = run(capsys, "machines")
     assert code == 0 and "opt:beta-bernoulli" in out and "history:beta-bernoulli" in out
     assert "gittins:bernoulli-bandit" in out and "thompson:gaussian-bandit-noisy" in out
+    assert "rescorla-wagner:restless-bandit-test" in out and "opt:informative-arm-bandit" in out
 
 
 def test_fsm_exact_and_written_graph(capsys, tmp_path):

@@ -37,15 +37,23 @@ from simlib.training.reproduce_results import measures_of, tidy_memory, tidy_res
 STAGES = ("init", "final")
 MEMORY_TASKS = ("dirichlet-categorical-5", "normal-gamma", "bernoulli-bandit")
 GROUPS = ("all", "prediction", "bandit")
+PAPER_TASKS = (
+    "beta-bernoulli", "beta-bernoulli-fair", "beta-bernoulli-bent", "dirichlet-categorical", "dirichlet-categorical-5",
+    "gamma-exponential", "gamma-exponential-tight", "normal-normal", "normal-gamma", "gamma-normal",
+    "bernoulli-bandit", "bernoulli-bandit-bent", "gaussian-bandit", "gaussian-bandit-noisy",
+)
+"""The fourteen tasks of Mikulik et al. 2020, which the groups select from."""
 
 
 def select_tasks(selection: list[str] | None) -> tuple[str, ...]:
-    """Task names from names and groups (``all``, ``prediction``, ``bandit``), in registry order."""
+    """Task names from names and groups (``all``, ``prediction``, ``bandit``: of Mikulik et al.'s
+    fourteen tasks), in registry order."""
     names = task_registry.names()
     chosen: set[str] = set()
     for item in selection or ["all"]:
         if item in GROUPS:
-            chosen |= {n for n in names if item == "all" or task_registry.get(n).closed_loop == (item == "bandit")}
+            group = [n for n in names if n in PAPER_TASKS]
+            chosen |= {n for n in group if item == "all" or task_registry.get(n).closed_loop == (item == "bandit")}
         elif item in names:
             chosen.add(item)
         else:
