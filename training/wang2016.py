@@ -232,7 +232,7 @@ class WangReproduction:
         return {
             "settings": asdict(self.settings),
             "simlib": simlib.__version__,
-            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+            "machine": _cpu(),
             "python": platform.python_version(),
             "seconds": round(seconds, 1),
         }
@@ -247,3 +247,13 @@ def cached_dataset(path: Path, build: Callable[[], xr.Dataset]) -> xr.Dataset:
             data.to_netcdf(temporary)
     with xr.open_dataset(path) as opened:
         return opened.load()
+
+
+def _cpu() -> str:
+    """The CPU model and core count (Linux), else the platform's machine name."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.machine()
+    models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return f"{models[0]}, {len(models)} cores" if models else platform.machine()

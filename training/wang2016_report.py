@@ -171,6 +171,16 @@ def _simulation_figure(comparisons: list[dict]):
     return figure
 
 
+def _agent_rows(reproduction) -> list[str]:
+    from simlib.machines.checkpoint import read_checkpoint
+
+    rows = []
+    for name in AGENT_TASKS:
+        training = read_checkpoint(reproduction.out / "runs" / f"{name}.pt")["training"]
+        rows.append(f"| rnn:{name} | `{training['command']}` | {training['history']['cpu_seconds'][-1]:.0f} |")
+    return rows
+
+
 def _fmt(value, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "–"
@@ -194,6 +204,12 @@ def _page(reproduction, seconds, rows, matrix, opt_row, choices, regressions, co
         "informative arm's reward is one-hot over the 11 distinct payouts; inputs are the previous reward, the "
         "one-hot previous action and t / T. The objective is the undiscounted return; agents were trained with the "
         "discount their checkpoints record.",
+        "",
+        "## The agents",
+        "",
+        "| agent | trained by | training CPU s |",
+        "|---|---|---|",
+        *_agent_rows(reproduction),
         "",
         "## Cumulative regret at the last trial (Figures 2a, 2c–e, 3, 4b)",
         "",
