@@ -174,7 +174,9 @@ def train_command(
     if chosen.closed_loop:
         bandit_options = {
             "entropy": entropy,
-            "trace_decay": trace_decay, "estimator": estimator, "discount": discount,
+            "trace_decay": trace_decay,
+            "estimator": estimator,
+            "discount": discount,
             "critic_hidden": critic_hidden,
         }
         options.update({key: value for key, value in bandit_options.items() if value is not None})

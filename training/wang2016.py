@@ -47,8 +47,8 @@ STRUCTURED = (
 INFORMATIVE = "informative-arm-bandit"
 RESTLESS, RESTLESS_TEST = "restless-bandit", "restless-bandit-test"
 AGENT_TASKS = (*STRUCTURED, INFORMATIVE, RESTLESS)
-SHORT = {"independent-bandit": "D_i", "dependent-bandit": "D_u", "dependent-bandit-easy": "D_e",
-         "dependent-bandit-medium": "D_m", "dependent-bandit-hard": "D_h"}
+SHORT = dict(zip(STRUCTURED, ("D_i", "D_u", "D_e", "D_m", "D_h")))
+"""Wang's names of the structured distributions."""
 BASELINES = {
     **{name: ("opt", "gittins", "thompson", "ucb") for name in STRUCTURED},
     INFORMATIVE: ("opt", "thompson", "ucb"),
