@@ -19,7 +19,7 @@ import numpy as np
 
 from simlib import SimlibError, machines, tasks
 from simlib.behaviour import evaluate_play
-from simlib.training.wang2016 import AGENT_TASKS
+from simlib.training.wang2016 import AGENT_TASKS, baseline_spec
 
 TASKS = AGENT_TASKS
 KINDS = ("opt", "rnn", "rnn@init", "gittins", "thompson", "ucb", "rescorla-wagner@0.2", "rescorla-wagner@0.8")
@@ -27,9 +27,8 @@ BAR = 0.97
 
 
 def available(kind: str, task_name: str):
-    base, _, option = kind.partition("@")
     try:
-        return machines.load(f"{base}:{task_name}" + (f"@{option}" if option else ""))
+        return machines.load(baseline_spec(kind, task_name))
     except SimlibError:
         return None
 

@@ -74,9 +74,8 @@ class DependentBayesAgent:
 
     def read(self, x: Tensor, s: Tensor) -> Tensor:
         """``(heads, flips)`` after input ``x``: the flip ``y = r`` from arm 1, ``1 - r`` from arm 2."""
-        pulled, reward = self.task.decode_input(x)
-        flip = pulled[:, 0] * reward + pulled[:, 1] * (1.0 - reward)
-        return s.to(torch.float64) + torch.stack([flip, pulled.sum(1)], dim=1)
+        flip, seen = self.task.decode_flip(x)
+        return s.to(torch.float64) + torch.stack([flip, seen], dim=1)
 
     def values(self, s: Tensor) -> Tensor:
         """``Q*(b, a)`` ``[B, 2]`` in belief state ``s`` (heads clamped to the flips seen)."""

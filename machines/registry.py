@@ -96,7 +96,7 @@ _KINDS: dict[str, Kind] = {
             GaussianBandit: BayesOptimalAgent,
             DependentBandit: DependentBayesAgent,
             InformativeArmBandit: InformativeBayesAgent,
-            RestlessBandit: lambda t: RestlessBayesAgent(t, cells=50, volatility_nodes=2),
+            RestlessBandit: RestlessBayesAgent,
         },
     ),
     "posterior": Kind(

@@ -221,3 +221,9 @@ class MirroredArms(BanditTask):
 
     def prior_mean_reward(self) -> float:
         return 0.5
+
+    def decode_flip(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The ``p1``-coin flip an input reports: ``(y [B], seen [B])``, ``y = r`` after arm 1, ``1 - r``
+        after arm 2, ``seen`` the weight of a pulled arm (0 at t = 0; continuous in embedded inputs)."""
+        pulled, reward = self.decode_input(x)
+        return pulled[:, 0] * reward + pulled[:, 1] * (1.0 - reward), pulled.sum(1)

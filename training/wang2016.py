@@ -111,15 +111,15 @@ class WangReproduction:
                         self.curve(kind, self.baseline(kind, test_name), test_name)
         self.curve(f"rnn:{INFORMATIVE}", agents[INFORMATIVE], INFORMATIVE)
         self.curve(f"rnn:{RESTLESS}", agents[RESTLESS], RESTLESS)
-        self.raster(agents["dependent-bandit-medium"])
-        self.choices(agents[INFORMATIVE])
-        self.fit(agents[RESTLESS])
+        raster = self.raster(agents["dependent-bandit-medium"])
+        choices = self.choices(agents[INFORMATIVE])
+        fit = self.fit(agents[RESTLESS])
         for name in AGENT_TASKS:
             for stage in ("init", "final"):
                 self.comparison(name, stage)
         from simlib.training.wang2016_report import write_report
 
-        return write_report(self, time.time() - started)
+        return write_report(self, time.time() - started, raster=raster, choices=choices, fit=fit)
 
     # agents
 
@@ -152,8 +152,7 @@ class WangReproduction:
 
     @staticmethod
     def baseline(kind: str, test_name: str):
-        base, _, option = kind.partition("@")
-        return load(f"{base}:{test_name}" + (f"@{option}" if option else ""))
+        return load(baseline_spec(kind, test_name))
 
     # evaluations (each cached in its own file)
 
@@ -239,12 +238,23 @@ class WangReproduction:
 
 
 
+def baseline_spec(kind: str, task_name: str) -> str:
+    """The machine spec of a baseline label on a task: ``"ucb@1"`` -> ``"ucb:TASK@1"``."""
+    base, _, option = kind.partition("@")
+    return f"{base}:{task_name}" + (f"@{option}" if option else "")
+
+
 def cached_dataset(path: Path, build: Callable[[], xr.Dataset]) -> xr.Dataset:
     """The dataset in ``path``; built and written atomically first if the file is missing."""
     if not path.exists():
         data = build()
         with atomic_path(path) as temporary:
             data.to_netcdf(temporary)
+    return read_dataset(path)
+
+
+def read_dataset(path: Path) -> xr.Dataset:
+    """A netCDF file fully loaded (the file is closed)."""
     with xr.open_dataset(path) as opened:
         return opened.load()
 

@@ -18,12 +18,13 @@ from simlib.training.wang2016 import (
     SHORT,
     STRUCTURED,
     TRAINING_VOLATILITY_GAP,
-    cached_dataset,
+    read_dataset,
 )
 
 
-def write_report(reproduction, seconds: float) -> dict[str, Path]:
-    """Every table, figure and the page from the cached evaluations; returns the files written."""
+def write_report(reproduction, seconds: float, *, raster, choices, fit) -> dict[str, Path]:
+    """Every table, figure and the page from the evaluations (curves and comparisons read from the
+    reproduction's cache; ``raster``, ``choices``, ``fit``: Figures 2b, 3 and 4c's datasets)."""
     out = reproduction.out
     files: dict[str, Path] = {}
     curves = {test: _curves_of(reproduction, test) for test in (*STRUCTURED, INFORMATIVE, RESTLESS)}
@@ -35,7 +36,6 @@ def write_report(reproduction, seconds: float) -> dict[str, Path]:
         "4b: restless bandit": _panel(curves[RESTLESS], RESTLESS),
     }
     files["figure2"] = _save(regret_curves(panels, highlight="rnn"), out / "figure2.png")
-    raster = reproduction.raster(None)
     files["figure2b"] = _save(
         pull_raster(raster["suboptimal"].values, "2b: suboptimal pulls, rnn trained and tested on D_m"), out / "figure2b.png"
     )
@@ -43,9 +43,7 @@ def write_report(reproduction, seconds: float) -> dict[str, Path]:
     opt_row = np.array([_final(curves[test]["opt"]) for test in STRUCTURED])
     names = [SHORT[n] for n in STRUCTURED]
     files["figure2f"] = _save(regret_matrix(matrix, names, names, opt_row, "opt"), out / "figure2f.png")
-    choices = reproduction.choices(None)
     files["figure3"] = _save(choice_shares(choices["share"], choices["regret"]), out / "figure3.png")
-    fit = reproduction.fit(None)
     regressions, groups = _regressions(fit)
     volatility = fit["volatility"].values
     fits = {label: fit[f"{label}_alpha"].values for label in ("rnn", "opt")}
@@ -69,7 +67,7 @@ def write_report(reproduction, seconds: float) -> dict[str, Path]:
 def _curves_of(reproduction, test: str) -> dict:
     found = {}
     for path in sorted((reproduction.out / "curves" / test).glob("*.nc")):
-        data = cached_dataset(path, None)
+        data = read_dataset(path)
         found[data.attrs["agent"]] = data
     return found
 
