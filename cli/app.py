@@ -149,6 +149,10 @@ def train_command(
         Optional[float],
         typer.Option(min=0.0, max=1.0, help="Bandits: the training discount (the task's objective is unchanged) [the task's]."),
     ] = None,
+    per_step_critic: Annotated[
+        Optional[bool],
+        typer.Option("--per-step-critic", help="Bandits: the critic predicts a return per remaining step [off]."),
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
     threads: Annotated[
         Optional[int], typer.Option(min=1, help="Torch threads on the CPU [1 | torch's default].")
@@ -178,10 +182,13 @@ def train_command(
             "estimator": estimator,
             "discount": discount,
             "critic_hidden": critic_hidden,
+            "per_step_critic": per_step_critic,
         }
         options.update({key: value for key, value in bandit_options.items() if value is not None})
-    elif any(value is not None for value in (entropy, trace_decay, estimator, discount, critic_hidden)):
-        raise SimlibError("--entropy, --trace-decay, --estimator, --critic-hidden and --discount apply to bandit tasks only")
+    elif any(value is not None for value in (entropy, trace_decay, estimator, discount, critic_hidden, per_step_critic)):
+        raise SimlibError(
+            "--entropy, --trace-decay, --estimator, --critic-hidden, --per-step-critic and --discount apply to bandit tasks only"
+        )
     settings = settings_class(chosen)(**options)
     payload = train(chosen, settings, out, device=device, threads=threads, progress=progress)
     if final_only:

@@ -1,7 +1,7 @@
 """Actor-critic meta-training of bandit agents: the estimator, learning, checkpoints, exact resume."""
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 import torch
@@ -9,7 +9,7 @@ import torch
 from simlib import SimlibError, machines, tasks
 from simlib.cli.app import main
 from simlib.training import ActorCriticSettings, TrainSettings, train_bandit_agent, train_predictor
-from simlib.training.actor_critic import advantages, later_expected_rewards
+from simlib.training.actor_critic import advantages, later_expected_rewards, rewards_left
 
 TASK = tasks.get("bernoulli-bandit", horizon=6)
 TINY = ActorCriticSettings(steps=60, batch=128, lr=1e-2, hidden=16, critic_hidden=16, snapshot_every=20,
@@ -32,6 +32,24 @@ def test_monte_carlo_advantages_are_the_discounted_future_rewards():
     assert torch.allclose(target, future) and torch.allclose(advantage, future - values)
     one_step, _ = advantages(rewards, values, 0.5, 0.0)
     assert torch.allclose(one_step, torch.tensor([[0.5 * (2.0 + 0.25) - 0.5, 0.5 * 3.0 - 0.25, 0.5 * 5.0, -1.0]]))
+
+
+@pytest.mark.parametrize("discount", [1.0, 0.9])
+def test_rewards_left_counts_the_discounted_terms_of_each_critic_target(discount):
+    ones = torch.ones(1, 5)
+    monte_carlo, _ = advantages(ones, torch.zeros(1, 5), discount, 1.0)
+    assert torch.allclose(rewards_left(5, discount, after_step=False), monte_carlo[0])
+    later, _ = advantages(later_expected_rewards(ones, discount), torch.zeros(1, 5), discount, 1.0)
+    assert torch.allclose(rewards_left(5, discount, after_step=True), later[0])
+    assert rewards_left(5, discount, after_step=True)[-1] == 0
+
+
+def test_a_per_step_critic_learns_and_is_recorded_in_the_command(tmp_path):
+    settings = ActorCriticSettings(**{**asdict(TINY), "per_step_critic": True, "steps": 20, "snapshot_every": 20})
+    payload = train_bandit_agent(TASK, settings, tmp_path / "per-step.pt", device="cpu", progress=False)
+    assert "--per-step-critic" in payload["training"]["command"]
+    history = payload["training"]["history"]
+    assert history["return"][-1] > history["return"][0]
 
 
 def test_plain_a2c_also_learns_and_its_critic_does_not_see_the_arm_means(tmp_path):
@@ -73,6 +91,19 @@ def test_interrupted_bandit_run_resumes_to_the_same_weights(tmp_path, trained, r
 
     resumes_exactly(train, tmp_path / "resumed.pt", trained[1], "return")
     assert torch.load(trained[0], weights_only=True)["training"]["finished"]
+
+
+def test_a_run_recorded_before_newer_settings_existed_is_still_the_same_run(tmp_path, trained):
+    """Shipped checkpoints predate ``estimator`` and ``per_step_critic``: resuming (or
+    ``simlib reproduce`` without ``--no-train``) must accept them at those fields' defaults."""
+    payload = machines.read_checkpoint(trained[0])
+    for newer in ("estimator", "per_step_critic", "discount"):
+        del payload["training"]["settings"][newer]
+    machines.save_checkpoint(payload, tmp_path / "old.pt")
+    again = train_bandit_agent(TASK, TINY, tmp_path / "old.pt", device="cpu", progress=False)
+    assert again["training"]["finished"] and again["training"]["step"] == TINY.steps
+    with pytest.raises(SimlibError, match="different run"):
+        train_bandit_agent(TASK, replace(TINY, per_step_critic=True), tmp_path / "old.pt", progress=False)
 
 
 def test_task_kinds_and_settings_are_checked(tmp_path):

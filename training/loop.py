@@ -39,6 +39,9 @@ class Settings(Protocol):
 
     def command(self, task_name: str) -> str: ...
 
+    @classmethod
+    def from_record(cls, recorded: dict) -> "Settings": ...
+
 
 class Objective(Protocol):
     """A training objective for ``agent``, with auxiliary modules (e.g. a critic; may be empty).
@@ -109,10 +112,11 @@ def _resume_or_start(
 ) -> dict:
     if out.exists():
         payload = read_checkpoint(out)
+        settings_then = payload["training"].get("settings")
         recorded = {
             "task": payload["task"],
             "architecture": payload["architecture"],
-            "settings": payload["training"].get("settings"),
+            "settings": None if settings_then is None else asdict(type(settings).from_record(settings_then)),
         }
         if recorded != identity:
             raise SimlibError(f"{out} holds a different run (task or settings differ); choose another --out")

@@ -8,7 +8,7 @@ one would (on the same device type).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import partial
 from pathlib import Path
 
@@ -42,6 +42,13 @@ class TrainSettings:
                 raise SimlibError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not self.lr > 0:
             raise SimlibError(f"lr must be positive, got {self.lr}")
+
+    @classmethod
+    def from_record(cls, recorded: dict):
+        """The settings a checkpoint recorded; fields added since it was written take their
+        defaults, so an old run still matches the settings that would train it today."""
+        names = {field.name for field in fields(cls)}
+        return cls(**{key: value for key, value in recorded.items() if key in names})
 
     def command(self, task_name: str) -> str:
         """The ``simlib train`` command line that reproduces this run."""

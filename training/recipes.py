@@ -40,18 +40,13 @@ def recipe(task: Task, seed: int = 0, *, steps: int | None = None, hidden: int |
 
 
 def _shipped_settings(task: Task) -> TrainSettings | None:
-    """The shipped agent's settings when it was trained on exactly ``task`` (else None).
-
-    Settings recorded before a field existed take that field's default.
-    """
+    """The shipped agent's settings when it was trained on exactly ``task`` (else None)."""
     if task.name not in shipped():
         return None
     payload = read_checkpoint(zoo_path(task.name))
     if payload["task"] != task.config():
         return None
-    cls = settings_class(task)
-    recorded = payload["training"]["settings"]
-    return cls(**{key: value for key, value in recorded.items() if key in cls.__dataclass_fields__})
+    return settings_class(task).from_record(payload["training"]["settings"])
 
 
 def is_shipped_run(task: Task, settings: TrainSettings) -> bool:
