@@ -234,9 +234,14 @@ def _number(text: str, spec: str) -> float:
 
 
 def _with_task(machine: StateMachine, task: Task | None, context: str) -> StateMachine:
-    """Use ``task`` (same name as the machine's own) in place of the recorded one, if given."""
+    """Use ``task`` in place of the recorded one, if given: the same task, parameters included
+    (a machine trained on one prior is not silently run on another prior's episodes)."""
     if task is not None:
         if task.name != machine.task.name:
             raise SimlibError(f"{context} {machine.task.name!r}, not {task.name!r}")
+        if task.config() != machine.task.config():
+            changed = sorted(key for key in {**task.config(), **machine.task.config()}
+                             if task.config().get(key) != machine.task.config().get(key))
+            raise SimlibError(f"{context} {task.name!r} with other parameters ({', '.join(changed)} differ)")
         machine.task = task
     return machine

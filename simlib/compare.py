@@ -174,14 +174,16 @@ def compare(
 
 
 def resolve_task(a: StateMachine, b: StateMachine, task: Task | None) -> Task:
-    """The task both machines are built for: ``task`` if given, else their own ``task``."""
+    """The task both machines are built for (name and parameters): ``task`` if given, else their
+    own ``task``."""
     named = [getattr(m, "task", None) for m in (a, b)]
     for machine, own in zip((a, b), named):
         reference = task or next((t for t in named if t is not None), None)
-        if own is not None and reference is not None and own.name != reference.name:
+        if own is not None and reference is not None and own.config() != reference.config():
+            other = "" if own.name != reference.name else " with other parameters"
             raise SimlibError(
                 f"machine {getattr(machine, 'spec', type(machine).__name__)!r} is built for task "
-                f"{own.name!r}, not {reference.name!r}"
+                f"{own.name!r}, not {reference.name!r}{other}"
             )
     task = task or next((t for t in named if t is not None), None)
     if task is None:

@@ -112,6 +112,23 @@ _REGISTRY: dict[str, TaskEntry] = {
 }
 
 
+def register(name: str, summary: str, **defaults) -> Callable[[type], type]:
+    """Register a task class under ``name`` (a class decorator, or call it on a class):
+    ``get(name, **overrides)`` then builds ``cls(name=name, **defaults, **overrides)``.
+
+    Checkpoints record a task's ``config()``; a user task registered before loading is rebuilt
+    from it like the built-in ones (no code is imported from a checkpoint).
+    """
+
+    def add(cls: type) -> type:
+        if name in _REGISTRY:
+            raise SimlibError(f"a task called {name!r} is already registered")
+        _REGISTRY[name] = _entry_for(cls, name, summary, **defaults)
+        return cls
+
+    return add
+
+
 def names() -> list[str]:
     """Registered task names, sorted."""
     return sorted(_REGISTRY)
@@ -132,9 +149,14 @@ def get(name: str, **overrides) -> Task:
 
 
 def from_config(config: dict) -> Task:
-    """Rebuild a task from its ``config()``."""
+    """Rebuild a task from its ``config()`` (its name must be registered, see :func:`register`)."""
     params = dict(config)
-    return get(params.pop("name", None), **params)
+    name = params.pop("name", None)
+    if name not in _REGISTRY:
+        raise SimlibError(
+            f"task {name!r} is not registered; register its class with simlib.tasks.register({name!r}, ...) first"
+        )
+    return get(name, **params)
 
 
 def _entry(name: str) -> TaskEntry:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from simlib import SimlibError, machines
+from simlib import SimlibError, machines, tasks
 from simlib.compare import compare, resolve_task
 
 
@@ -38,6 +38,21 @@ def test_bootstrap_intervals_cover_their_estimates(report):
         assert high - low > 0
 
 
+def test_bootstrap_interval_is_the_percentile_interval_of_the_mean():
+    """For 2000 normal draws the 95% percentile interval is mean +- 1.96 standard errors (the
+    bootstrap's extremes would be about +- 3.3) and a 50% interval is +- 0.67."""
+    from simlib.bootstrap import bootstrap_ci
+
+    values = np.random.default_rng(3).normal(size=2000)
+    se = values.std(ddof=1) / np.sqrt(values.size)
+    for level, z in ((0.95, 1.96), (0.5, 0.674)):
+        low, high = bootstrap_ci(values, resamples=4000, level=level)
+        assert low == pytest.approx(values.mean() - z * se, abs=0.1 * se)
+        assert high == pytest.approx(values.mean() + z * se, abs=0.1 * se)
+    low, high = bootstrap_ci(values, resamples=4000, statistic=lambda means: means + 1.0)
+    assert low == pytest.approx(values.mean() + 1.0 - 1.96 * se, abs=0.1 * se)
+
+
 def test_shuffled_control_is_at_chance(report):
     for direction in (report.a_to_b, report.b_to_a):
         assert 0.8 < direction.shuffled.d_s < 1.2
@@ -62,9 +77,14 @@ def test_task_is_read_off_the_machines_and_must_agree(coin):
     stranger = machines.CountPredictor()
     with pytest.raises(SimlibError, match="needs a task"):
         resolve_task(stranger, machines.CountPredictor(), None)
-    stranger.task = type("Other", (), {"name": "other-task"})()
-    with pytest.raises(SimlibError, match="other-task"):
+    stranger.task = tasks.get("beta-bernoulli-fair")
+    with pytest.raises(SimlibError, match="beta-bernoulli-fair"):
         resolve_task(stranger, opt, None)
+    other_prior = tasks.get("beta-bernoulli", a=10.0, b=10.0)
+    with pytest.raises(SimlibError, match="other parameters"):
+        resolve_task(opt, machines.load("opt:beta-bernoulli", other_prior), None)
+    with pytest.raises(SimlibError, match="other parameters"):
+        machines.load("rnn:beta-bernoulli", other_prior)
     with pytest.raises(SimlibError):
         compare(opt, opt, coin, driver="c")
 

@@ -91,9 +91,35 @@ def test_a_finished_reproduction_is_not_redone(quick_run):
     xr.testing.assert_identical(before, xr.open_dataset(out / "results.nc").load())
 
 
+def test_a_rerun_with_other_settings_recomputes_instead_of_reusing(tmp_path, monkeypatch):
+    """The cache is keyed by what made each evaluation: other --episodes re-evaluate (the second
+    and later comparisons reuse the first report, to keep the test short)."""
+    calls, reports = [], []
+    real = Reproduction._compare
+
+    def counted(self, task, payload, stage, seed):
+        calls.append(self.settings.episodes)
+        if not reports:
+            reports.append(real(self, task, payload, stage, seed))
+        return reports[0]
+
+    def evaluations(episodes: int) -> list[int]:
+        settings = ReproduceSettings.quick(tasks=("normal-normal",), seeds=1, episodes=episodes, widths=(), train=False)
+        Reproduction(settings, tmp_path, log=lambda line: None).run()
+        return calls
+
+    monkeypatch.setattr(Reproduction, "_compare", counted)
+    monkeypatch.setattr(Reproduction, "_figures", lambda self, records: {})
+    assert evaluations(20) == [20]
+    assert evaluations(20) == [20]
+    assert evaluations(30) == [20, 30]
+    assert evaluations(30) == [20, 30]
+
+
 def test_no_train_uses_only_existing_runs(quick_run, tmp_path, capsys):
     out, _, _ = quick_run
-    code = main(["reproduce", "--quick", "--tasks", "beta-bernoulli", "--widths", "none", "--no-train", "--out", str(out)])
+    code = main(["reproduce", "--quick", "--tasks", "beta-bernoulli", "--widths", "none", "--episodes", "60", "--no-train",
+                 "--out", str(out)])
     assert code == 0
     assert "beta-bernoulli" in capsys.readouterr().out
     code = main(["reproduce", "--quick", "--tasks", "normal-normal", "--episodes", "40", "--no-train", "--out", str(tmp_path)])

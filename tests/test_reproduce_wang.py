@@ -95,3 +95,12 @@ def test_compare_baselines_on_wang_tasks_with_a_figure(task, capsys, tmp_path):
 def test_bad_specs_on_wang_tasks_are_one_line_errors(argv, capsys):
     code, _, err = run(capsys, *argv, "--episodes", "20")
     assert code == 2 and err.startswith("simlib: error:") and len(err.strip().splitlines()) == 1
+
+
+def test_a_wang_rerun_with_other_settings_recomputes_or_refuses(wang_run, capsys):
+    code, _, err = run(capsys, "reproduce", "wang2016", "--quick", "--episodes", "30", "--out", str(wang_run))
+    assert code == 0 and "play opt on dependent-bandit-easy (30 episodes)" in err and "compare" not in err
+    assert xr.open_dataset(wang_run / "curves" / "dependent-bandit-easy" / "opt.nc").attrs["episodes"] == 30
+    code, _, err = run(capsys, "reproduce", "wang2016", "--quick", "--steps", "5", "--out", str(wang_run))
+    assert code == 2 and "holds a different run" in err and err.count("\n") == 1
+

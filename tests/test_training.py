@@ -81,11 +81,16 @@ def test_bad_settings_and_devices_are_user_errors():
     with pytest.raises(SimlibError):
         TrainSettings(lr=-1.0)
     assert resolve_device("cpu").type == "cpu"
-    assert resolve_device("auto").type in ("cpu", "cuda")
     with pytest.raises(SimlibError):
         resolve_device("tpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(SimlibError):
+
+
+@pytest.mark.parametrize("gpu", [True, False])
+def test_auto_picks_the_gpu_exactly_when_one_is_present(monkeypatch, gpu):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    assert resolve_device("auto").type == ("cuda" if gpu else "cpu")
+    if not gpu:
+        with pytest.raises(SimlibError, match="no CUDA GPU"):
             resolve_device("cuda")
 
 
@@ -95,3 +100,19 @@ def test_schedule_warms_up_then_decays():
     assert values.index(max(values)) == 49
     assert values[-1] == pytest.approx(1e-3)
     assert all(a >= b for a, b in zip(values[49:], values[50:]))
+
+
+def test_a_user_task_registered_before_loading_round_trips_through_its_checkpoint(tmp_path, monkeypatch):
+    from simlib.tasks import registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    tasks.register("test-loaded-coin", "a coin loaded towards heads", a=3.0)(tasks.BetaBernoulli)
+    with pytest.raises(SimlibError, match="already registered"):
+        tasks.register("test-loaded-coin", "again")(tasks.BetaBernoulli)
+    task = tasks.get("test-loaded-coin", horizon=8)
+    settings = TrainSettings(steps=2, batch=8, snapshot_every=2, eval_episodes=8, hidden=4)
+    train_predictor(task, settings, tmp_path / "user.pt", progress=False)
+    assert machines.load(str(tmp_path / "user.pt")).task == task
+    del registry._REGISTRY["test-loaded-coin"]
+    with pytest.raises(SimlibError, match="not registered"):
+        machines.load(str(tmp_path / "user.pt"))

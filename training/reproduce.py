@@ -25,11 +25,12 @@ from typing import Callable
 from simlib import tasks as task_registry
 from simlib.compare import ComparisonReport, compare
 from simlib.errors import SimlibError
-from simlib.io import atomic_path, write_text
+from simlib.io import atomic_path
 from simlib.machines import load
 from simlib.machines.checkpoint import machine_from_checkpoint, read_checkpoint, seed_of
 from simlib.machines.zoo import zoo_path
 from simlib.task import Task
+from simlib.training.cache import KEY, cache_key, record_key, write_record
 from simlib.training.loop import architecture_of
 from simlib.training.recipes import is_shipped_run, recipe, train
 from simlib.training.reproduce_results import measures_of, tidy_memory, tidy_results, write_table
@@ -100,6 +101,8 @@ class Reproduction:
 
     def __init__(self, settings: ReproduceSettings, out: str | Path, log: Callable[[str], None] = print) -> None:
         self.settings, self.out, self.log = settings, Path(out), log
+        self.redrawn: set[str] = set()
+        """Tasks whose seed-0 final evaluation was (re)made in this invocation: their figures are redrawn."""
 
     def run(self) -> dict[str, Path]:
         """Train, evaluate, tabulate and draw; returns the files written."""
@@ -138,16 +141,24 @@ class Reproduction:
         """Compare the run's ``init`` and ``final`` agents with ``opt`` (cached as JSON); without
         a run (``--no-train``), the ``init`` agent its recipe and seed determine."""
         targets = {stage: self._evaluation_path(task, f"seed-{seed}-{stage}") for stage in STAGES}
-        if all(path.exists() for path in targets.values()):
+        keys = {stage: self._evaluation_key(task, seed, stage) for stage in STAGES}
+        stale = [stage for stage in STAGES if record_key(targets[stage]) != keys[stage]]
+        if not stale:
             return
         path = self.run_path(task, seed)
         payload = read_checkpoint(path) if path else self._untrained(task, seed)
-        for stage, target in targets.items():
-            if not target.exists() and (path or stage == "init"):
+        for stage in stale:
+            if path or stage == "init":
                 report = self._compare(task, payload, stage, seed)
-                self._save_evaluation(target, "seed", payload, stage, seed, report)
+                self._save_evaluation(targets[stage], keys[stage], "seed", payload, stage, seed, report)
                 if seed == 0 and stage == "final":
                     self._figure3(task, report)
+                    self.redrawn.add(task.name)
+
+    def _evaluation_key(self, task: Task, seed: int, stage: str, width: int | None = None) -> str:
+        """What an evaluation depends on: the run's recipe (its training command), stage, seed, episodes."""
+        run = recipe(task, seed, steps=self.settings.steps, hidden=width).command(task.name)
+        return cache_key(run=run, stage=stage, seed=seed, episodes=self.settings.episodes)
 
     def _untrained(self, task: Task, seed: int) -> dict:
         """A checkpoint-like record of the recipe's untrained agent (rebuilt from its seed)."""
@@ -169,10 +180,11 @@ class Reproduction:
     def evaluate_memory(self, task: Task, width: int) -> None:
         """Compare the reduced-memory agent of width ``width`` with ``opt`` (cached as JSON)."""
         target = self._evaluation_path(task, f"width-{width}-final")
-        run = None if target.exists() else self.run_path(task, 0, width)
+        key = self._evaluation_key(task, 0, "final", width)
+        run = None if record_key(target) == key else self.run_path(task, 0, width)
         if run is not None:
             payload = read_checkpoint(run)
-            self._save_evaluation(target, "memory", payload, "final", 0, self._compare(task, payload, "final", 0))
+            self._save_evaluation(target, key, "memory", payload, "final", 0, self._compare(task, payload, "final", 0))
 
     def _compare(self, task: Task, payload: dict, stage: str, seed: int) -> ComparisonReport:
         started = time.perf_counter()
@@ -190,7 +202,7 @@ class Reproduction:
         return self.out / "evaluations" / task.name / f"{stem}.json"
 
     def _save_evaluation(
-        self, path: Path, kind: str, payload: dict, stage: str, seed: int, report: ComparisonReport
+        self, path: Path, key: str, kind: str, payload: dict, stage: str, seed: int, report: ComparisonReport
     ) -> None:
         training = payload["training"]
         record = {
@@ -203,8 +215,7 @@ class Reproduction:
             "measures": measures_of(report),
             "report": report.to_dict(),
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(path, json.dumps(record, indent=1, default=float))
+        write_record(path, key, record)
 
     def _figure3(self, task: Task, report: ComparisonReport) -> None:
         from simlib.plots import simulation_panel
@@ -261,26 +272,33 @@ class Reproduction:
             return {}
         files = {f"{task.name}/figure{k}": folder / f"figure{k}.png" for k in (1, 2, 3)}
         first = read_checkpoint(runs[0])
-        if not files[f"{task.name}/figure1"].exists():
+        if not files[f"{task.name}/figure1"].exists() or task.name in self.redrawn:
             agents = {stage: machine_from_checkpoint(first, stage) for stage in STAGES}
             figure = behaviour_figure(task, agents, load(f"opt:{task.name}", task), self.settings.episodes, seed=0)
             self._save_figure(figure, files[f"{task.name}/figure1"])
-        if self._convergence_runs(folder) != [f"seed-{seed_of(read_checkpoint(run))}" for run in runs]:
-            self._figure2(task, runs, files[f"{task.name}/figure2"])
+        key = self._convergence_key([f"seed-{seed_of(read_checkpoint(run))}" for run in runs])
+        if self._convergence_drawn_with(folder) != key:
+            self._figure2(task, runs, files[f"{task.name}/figure2"], key)
         if not files[f"{task.name}/figure3"].exists():
             self._figure3(task, self._compare(task, first, "final", 0))
         return files
 
+    def _convergence_key(self, runs: list[str]) -> str:
+        """What Figure 2 depends on: the runs it analyses and the episode and snapshot settings."""
+        settings = self.settings
+        return cache_key(runs=runs, steps=settings.steps, episodes=settings.episodes,
+                         distance_episodes=settings.distance_episodes, distance_snapshots=settings.distance_snapshots)
+
     @staticmethod
-    def _convergence_runs(folder: Path) -> list[str]:
-        """The runs the task's drawn Figure 2 analysed ([] if none is drawn yet)."""
+    def _convergence_drawn_with(folder: Path) -> str | None:
+        """The key of the task's drawn Figure 2 (None if none is drawn yet)."""
         from simlib.convergence import load_convergence
 
         if not (folder / "figure2.png").exists() or not (folder / "convergence.nc").exists():
-            return []
-        return [str(run) for run in load_convergence(folder / "convergence.nc")["run"].values]
+            return None
+        return load_convergence(folder / "convergence.nc").attrs.get(KEY)
 
-    def _figure2(self, task: Task, runs: list[Path], path: Path) -> None:
+    def _figure2(self, task: Task, runs: list[Path], path: Path, key: str) -> None:
         from simlib.convergence import analyse, save_convergence
         from simlib.machines.runs import load_runs
         from simlib.plots import convergence_figure
@@ -299,6 +317,7 @@ class Reproduction:
             threads=self.settings.threads,
             distance_snapshots=self.settings.distance_snapshots,
         )
+        dataset.attrs[KEY] = key
         save_convergence(dataset, path.with_name("convergence.nc"))
         self._save_figure(convergence_figure(dataset), path)
         self.log(f"convergence of {len(runs)} runs on {task.name} in {time.perf_counter() - started:.0f} s")

@@ -27,13 +27,14 @@ import xarray as xr
 import simlib
 from simlib import tasks as task_registry
 from simlib.compare import compare
-from simlib.io import atomic_path, write_text
+from simlib.io import atomic_path
 from simlib.machines import load
 from simlib.machines.checkpoint import machine_from_checkpoint, read_checkpoint
 from simlib.machines.zoo import shipped, zoo_path
 from simlib.play import own_play_records
 from simlib.rescorla_wagner_fit import fit_rescorla_wagner
 from simlib.task import Task
+from simlib.training.cache import cache_key, cached_dataset, record_key, write_record
 from simlib.training.recipes import is_shipped_run, recipe, train
 
 STRUCTURED = (
@@ -124,7 +125,8 @@ class WangReproduction:
     # agents
 
     def agent(self, name: str):
-        """The rnn agent of task ``name`` (loaded from ``runs/NAME.pt``, made first if missing)."""
+        """The rnn agent of task ``name`` (loaded from ``runs/NAME.pt``, made first if missing; a
+        run there that another recipe made is refused)."""
         task = task_registry.get(name)
         path = self.out / "runs" / f"{name}.pt"
         settings = self.recipe(task)
@@ -133,7 +135,7 @@ class WangReproduction:
                 shutil.copyfile(zoo_path(name), temporary)
         if not (path.exists() and read_checkpoint(path)["training"]["finished"]):
             self.log(f"train {name}: {settings.command(name)}")
-            train(task, settings, path, device=self.settings.device, threads=self.settings.threads, progress=False)
+        train(task, settings, path, device=self.settings.device, threads=self.settings.threads, progress=False)
         machine = machine_from_checkpoint(read_checkpoint(path), "final", source=str(path))
         machine.spec = f"rnn:{name}"
         return machine
@@ -166,7 +168,7 @@ class WangReproduction:
             curves.attrs.update(agent=label, test=test_name)
             return curves
 
-        return cached_dataset(path, build)
+        return cached_dataset(path, cache_key(episodes=self.settings.episodes, seed=0, agent=self.identity(label)), build)
 
     def raster(self, agent) -> xr.Dataset:
         """Figure 2b: which of ``raster_episodes`` episodes pulled a suboptimal arm at each trial."""
@@ -176,7 +178,8 @@ class WangReproduction:
             return xr.Dataset({"suboptimal": (("episode", "trial"), play.suboptimal)},
                               coords={"trial": np.arange(1, play.suboptimal.shape[1] + 1)})
 
-        return cached_dataset(self.out / "raster.nc", build)
+        key = cache_key(episodes=self.settings.raster_episodes, seed=1, agent=self.identity("rnn:dependent-bandit-medium"))
+        return cached_dataset(self.out / "raster.nc", key, build)
 
     def choices(self, agent) -> xr.Dataset:
         """Figure 3: per trial, the share of episodes pulling the informative arm, the target, another arm."""
@@ -196,7 +199,9 @@ class WangReproduction:
                         "trial": np.arange(1, task.horizon + 1)},
             )
 
-        return cached_dataset(self.out / "choices.nc", build)
+        key = cache_key(episodes=self.settings.episodes, seed=0, agent=self.identity(f"rnn:{INFORMATIVE}"),
+                        baselines=BASELINES[INFORMATIVE])
+        return cached_dataset(self.out / "choices.nc", key, build)
 
     def fit(self, agent) -> xr.Dataset:
         """Figure 4c: a softmax Rescorla-Wagner fit per episode of restless-bandit-test, rnn and opt."""
@@ -212,20 +217,30 @@ class WangReproduction:
                 variables["volatility"] = ("episode", play.theta[:, 0])
             return xr.Dataset(variables)
 
-        return cached_dataset(self.out / "fit.nc", build)
+        key = cache_key(episodes=self.settings.fit_episodes, seed=3, agent=self.identity(f"rnn:{RESTLESS}"))
+        return cached_dataset(self.out / "fit.nc", key, build)
 
     def comparison(self, name: str, stage: str) -> dict:
         """``compare(rnn, opt)`` on ``name`` for the trained (``final``) or untrained agent, cached as JSON."""
         path = self.out / "compare" / f"{name}-{stage}.json"
-        if not path.exists():
+        key = cache_key(episodes=self.settings.compare_episodes, seed=0, resamples=200, stage=stage,
+                        agent=self.identity(f"rnn:{name}"))
+        if record_key(path) != key:
             task = task_registry.get(name)
             rnn = self.agent(name) if stage == "final" else self.untrained(name)
             opt = load(f"opt:{name}", task)
             self.log(f"compare {rnn.spec} with opt:{name} ({self.settings.compare_episodes} episodes)")
             report = compare(rnn, opt, task, episodes=self.settings.compare_episodes, seed=0, resamples=200,
                              critic=opt, threads=self.settings.threads)
-            write_text(path, json.dumps(report.to_dict(), indent=2) + "\n")
+            write_record(path, key, report.to_dict())
         return json.loads(path.read_text())
+
+    def identity(self, label: str) -> str:
+        """What an agent label stands for in cache keys: an rnn's training command, else the label."""
+        if not label.startswith("rnn:"):
+            return label
+        training = read_checkpoint(self.out / "runs" / f"{label[4:]}.pt")["training"]
+        return f"{training['command']} (step {training['step']})"
 
     def provenance(self, seconds: float) -> dict:
         return {
@@ -242,21 +257,6 @@ def baseline_spec(kind: str, task_name: str) -> str:
     """The machine spec of a baseline label on a task: ``"ucb@1"`` -> ``"ucb:TASK@1"``."""
     base, _, option = kind.partition("@")
     return f"{base}:{task_name}" + (f"@{option}" if option else "")
-
-
-def cached_dataset(path: Path, build: Callable[[], xr.Dataset]) -> xr.Dataset:
-    """The dataset in ``path``; built and written atomically first if the file is missing."""
-    if not path.exists():
-        data = build()
-        with atomic_path(path) as temporary:
-            data.to_netcdf(temporary)
-    return read_dataset(path)
-
-
-def read_dataset(path: Path) -> xr.Dataset:
-    """A netCDF file fully loaded (the file is closed)."""
-    with xr.open_dataset(path) as opened:
-        return opened.load()
 
 
 def _cpu() -> str:

@@ -11,6 +11,7 @@ import numpy as np
 from simlib.io import atomic_path, write_text
 from simlib.plots.bandit_curves import choice_shares, learning_rate_scatter, pull_raster, regret_curves, regret_matrix
 from simlib.rescorla_wagner_fit import learning_rate_regression
+from simlib.training.cache import read_dataset
 from simlib.training.wang2016 import (
     AGENT_TASKS,
     INFORMATIVE,
@@ -18,7 +19,6 @@ from simlib.training.wang2016 import (
     SHORT,
     STRUCTURED,
     TRAINING_VOLATILITY_GAP,
-    read_dataset,
 )
 
 
