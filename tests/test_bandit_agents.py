@@ -126,11 +126,14 @@ def test_ucb_pulls_untried_arms_first_then_adds_the_bonus():
     assert torch.allclose(policy, torch.tensor([[0.5, 0.5]], dtype=torch.float64))
     policy, s = ucb.step(step_input(task, 0, 1.0, 1), s)
     assert torch.equal(policy, torch.tensor([[0.0, 1.0]], dtype=torch.float64))
-    s = torch.tensor([[1.0, 3.0, 1.0, 0.0]], dtype=torch.float64)  # arm 0: 1/4, arm 1: 1/1
-    n, t = np.array([4.0, 1.0]), 5.0
-    index = np.array([0.25, 1.0]) + np.sqrt(2 * np.log(t) / n)
-    assert torch.equal(ucb.policy(s), torch.tensor([[0.0, 1.0]], dtype=torch.float64))
+    # arm 0: 6 of 10 pulls paid, arm 1: 1 of 2; the greedy choice is arm 0, the bonus picks arm 1
+    s = torch.tensor([[6.0, 4.0, 1.0, 1.0]], dtype=torch.float64)
+    n, t = np.array([10.0, 2.0]), 12.0
+    index = np.array([0.6, 0.5]) + np.sqrt(2 * np.log(t) / n)
     assert index[1] > index[0]
+    assert torch.equal(ucb.policy(s), torch.tensor([[0.0, 1.0]], dtype=torch.float64))
+    # with a small enough chi the bonus no longer outweighs arm 0's lead
+    assert torch.equal(UCBAgent(task, chi=0.01).policy(s), torch.tensor([[1.0, 0.0]], dtype=torch.float64))
 
 
 def test_gittins_agent_uses_the_published_indices():

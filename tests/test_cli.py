@@ -148,6 +148,15 @@ def test_bad_checkpoints_are_one_line_errors(capsys, tmp_path, checkpoint, name)
     assert code == 2 and err.startswith("simlib: error: ") and err.count("\n") == 1, err
 
 
+def test_a_checkpoint_of_another_format_version_is_refused_by_name(capsys, tmp_path, checkpoint):
+    import torch
+
+    payload = torch.load(checkpoint, weights_only=True)
+    torch.save({**payload, "version": payload["version"] + 1}, tmp_path / "newer.pt")
+    code, _, err = run(capsys, "compare", str(tmp_path / "newer.pt"), "opt:beta-bernoulli")
+    assert code == 2 and f"checkpoint version {payload['version'] + 1}" in err and err.count("\n") == 1, err
+
+
 def test_checkpoint_for_another_task_is_refused(capsys, checkpoint):
     for argv in (
         ["compare", str(checkpoint), "opt:normal-normal"],

@@ -2,6 +2,7 @@
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,9 @@ def test_example_runs(script, tmp_path):
     env = {**os.environ, "MPLBACKEND": "Agg", "SIMLIB_GALLERY_EPISODES": "100"}
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
+    printed = result.stdout
+    assert re.search(r"\d", printed), "the example prints no figures"
+    assert not re.search(r"\b(nan|inf)\b", printed, re.IGNORECASE), f"a non-finite result:\n{printed[-2000:]}"
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=IDS)

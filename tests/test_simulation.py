@@ -5,7 +5,6 @@ simulates the history machine but not the other way round (the paper's asymmetry
 forgetful machine and the Bayes machine simulate neither way.
 """
 
-import numpy as np
 import pytest
 import torch
 import xarray as xr

@@ -150,3 +150,21 @@ def test_closed_loop_driver_choice(toy_bandit, soft_greedy):
     assert by_greedy["expected_reward"].values.mean() > by_uniform["expected_reward"].values.mean() + 0.05
     with pytest.raises(SimlibError):
         sample_traces(toy_bandit, pair, 5, driver="nobody")
+
+
+def test_eq2_is_the_kl_from_the_reference_to_the_other_machine():
+    """Mikulik's eq. (2) is KL(pi_opt || pi_rnn): at p = 0.9 against q = 0.5 that is 0.368 nats,
+    the other direction 0.511."""
+    from simlib.behaviour import prediction_divergence
+    from simlib.families import Bernoulli
+
+    def machine(name, p):
+        return {f"{name}_output": (("episode", "time", f"{name}_param"), np.array(p)[:, :, None]),
+                f"{name}_state": (("episode", "time", f"{name}_dim"), np.zeros((1, 2, 1)))}
+
+    traces = xr.Dataset({**machine("opt", [[0.9, 0.5]]), **machine("rnn", [[0.5, 0.5]])})
+    forward = 0.9 * np.log(0.9 / 0.5) + 0.1 * np.log(0.1 / 0.5)
+    backward = 0.5 * np.log(0.5 / 0.9) + 0.5 * np.log(0.5 / 0.1)
+    measured = prediction_divergence(traces, "opt", "rnn", Bernoulli())
+    assert measured.value == pytest.approx(forward, rel=1e-9) and measured.metric == "kl(opt||rnn)"
+    assert prediction_divergence(traces, "rnn", "opt", Bernoulli()).value == pytest.approx(backward, rel=1e-9)
