@@ -15,7 +15,7 @@ from simlib.compare import compare as run_compare
 from simlib.errors import SimlibError
 from simlib.fsm import extract_on_task, write_graph
 from simlib.io import atomic_path, write_text
-from simlib.machines import keep_final_snapshot, load, save_checkpoint, specs
+from simlib.machines import bayes_optimal, keep_final_snapshot, load, require_bayes_optimal, save_checkpoint, specs
 from simlib.task import Task
 from simlib.traces import save_traces
 from simlib.training.recipes import settings_class, train
@@ -82,10 +82,7 @@ def _critic(a, b):
     task = a.task
     if not task.closed_loop or any(hasattr(m, "action_values") for m in (a, b)):
         return None
-    try:
-        return load(f"opt:{task.name}", task)
-    except SimlibError:
-        return None
+    return bayes_optimal(task)
 
 
 def _write_outputs(report, summary: dict, out: Path) -> None:
@@ -290,7 +287,7 @@ def converge_command(
     from simlib.plots import convergence_figure
 
     loaded = load_runs(runs)
-    reference = load(f"opt:{loaded.task.name}", loaded.task)
+    reference = require_bayes_optimal(loaded.task)
     dataset = analyse(
         loaded.task,
         loaded.runs,

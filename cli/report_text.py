@@ -95,6 +95,11 @@ def training_text(payload: dict, out) -> str:
             f"behavioural KL to the Bayes-optimal predictor: {history['kl'][0]:.4g} nats at init, "
             f"{history['kl'][-1]:.4g} nats now (eq. 2, {episodes} held-out episodes)"
         )
+    elif "log_loss" in history:
+        quality = (
+            f"log-loss (no Bayes-optimal predictor for this task): {history['log_loss'][0]:.4g} nats at init, "
+            f"{history['log_loss'][-1]:.4g} nats now ({episodes} held-out episodes)"
+        )
     else:
         quality = (
             f"expected return (pseudo-reward, {episodes} episodes): {history['return'][0]:.4f} at init, "

@@ -20,7 +20,7 @@ from simlib.machines.conjugate import (
 )
 from simlib.machines.gittins_index import gittins_bernoulli, gittins_normal
 from simlib.machines.lstm import lstm_agent
-from simlib.machines.registry import kinds, load, specs
+from simlib.machines.registry import bayes_optimal, kinds, load, require_bayes_optimal, specs
 from simlib.machines.reparametrise import Reparametrised, random_orthogonal, rotate
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "ForgetfulPredictor",
     "HistoryPredictor",
     "Reparametrised",
+    "bayes_optimal",
     "keep_final_snapshot",
     "kinds",
     "load",
@@ -51,6 +52,7 @@ __all__ = [
     "logodds_predictor",
     "posterior_predictor",
     "random_orthogonal",
+    "require_bayes_optimal",
     "rotate",
     "specs",
 ]

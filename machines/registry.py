@@ -68,13 +68,18 @@ class Kind:
     """A kind of machine: one line saying what it is, and a builder per task class it supports.
 
     ``option`` names the builder keyword that ``KIND:TASK@VALUE`` sets (a float), if any.
+    ``exact``: the machine is derived from its task class's generative model, so it is built for
+    that class only, not for subclasses (which may change the model); otherwise for subclasses too.
     """
 
     summary: str
     builders: dict[type, Builder]
     option: str | None = None
+    exact: bool = True
 
     def builder(self, task: Task) -> Builder | None:
+        if self.exact:
+            return self.builders.get(type(task))
         return next((build for cls, build in self.builders.items() if isinstance(task, cls)), None)
 
 
@@ -132,16 +137,19 @@ _KINDS: dict[str, Kind] = {
             InformativeArmBandit: InformativeThompsonAgent,
             BanditTask: ThompsonAgent,
         },
+        exact=False,
     ),
     "ucb": Kind(
         "UCB on observed mean rewards, bonus sqrt(chi log n / n_i); @CHI (default 2 = UCB1, restless 1)",
         {BanditTask: UCBAgent},
         option="chi",
+        exact=False,
     ),
     "rescorla-wagner": Kind(
         "Rescorla-Wagner delta rule on the pulled arm, greedy readout; @ALPHA its learning rate (default 0.2)",
         {BanditTask: lambda t, alpha=0.2: RescorlaWagnerAgent(t, alpha)},
         option="alpha",
+        exact=False,
     ),
 }
 RNN_SUMMARY = "shipped meta-trained LSTM; @init: untrained, @STEP: a training snapshot"
@@ -168,6 +176,25 @@ def specs() -> list[tuple[str, str]]:
             elif _KINDS[kind_name].builder(task_registry.get(task_name)) is not None:
                 rows.append((f"{kind_name}:{task_name}", _KINDS[kind_name].summary))
     return rows
+
+
+def bayes_optimal(task: Task) -> StateMachine | None:
+    """The Bayes-optimal machine of ``task`` (its own parameters), or None where simlib has no
+    solver for the task's class (such a task can still be trained on and compared)."""
+    build = _KINDS["opt"].builder(task)
+    if build is None:
+        return None
+    machine = build(task)
+    machine.task, machine.spec = task, f"opt:{task.name}"
+    return machine
+
+
+def require_bayes_optimal(task: Task) -> StateMachine:
+    """:func:`bayes_optimal`, or a :class:`SimlibError` naming the task when there is none."""
+    machine = bayes_optimal(task)
+    if machine is None:
+        raise SimlibError(f"no Bayes-optimal machine for task {task.name!r} ({type(task).__name__})")
+    return machine
 
 
 def load(spec: str, task: Task | None = None) -> StateMachine:

@@ -110,3 +110,15 @@ def test_spec_and_task_must_agree():
 def test_specs_listing_covers_every_kind():
     listed = {spec.split(":")[0] for spec, _ in machines.specs()}
     assert listed == set(machines.kinds())
+
+
+def test_the_bayes_optimal_lookup_is_typed_and_says_when_there_is_none():
+    task = tasks.get("beta-bernoulli", a=2.0, horizon=7)
+    opt = machines.bayes_optimal(task)
+    assert opt.task is task and opt.spec == "opt:beta-bernoulli"
+    assert isinstance(opt, type(machines.load("opt:beta-bernoulli", task)))
+    stranger = type("Stranger", (), {"name": "stranger"})()
+    assert machines.bayes_optimal(stranger) is None
+    with pytest.raises(SimlibError, match="no Bayes-optimal machine for task 'stranger'"):
+        machines.require_bayes_optimal(stranger)
+

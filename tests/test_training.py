@@ -116,3 +116,25 @@ def test_a_user_task_registered_before_loading_round_trips_through_its_checkpoin
     del registry._REGISTRY["test-loaded-coin"]
     with pytest.raises(SimlibError, match="not registered"):
         machines.load(str(tmp_path / "user.pt"))
+
+
+def test_a_task_without_a_bayes_solver_trains_on_its_log_loss_and_compares(tmp_path, monkeypatch):
+    """A subclass may change the generative model, so it gets no inherited opt: the trainer
+    reports the held-out log-loss instead of eq. (2), and compare needs no opt."""
+    from simlib.compare import compare
+    from simlib.tasks import registry
+
+    class Sticky(tasks.BetaBernoulli):
+        """Coins whose flips a user's own model might correlate (same sampling, for the test)."""
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    tasks.register("test-sticky-coin", "a user's coin without a Bayes solver")(Sticky)
+    task = tasks.get("test-sticky-coin", horizon=6)
+    assert machines.bayes_optimal(task) is None
+    settings = TrainSettings(steps=4, batch=16, snapshot_every=2, eval_episodes=32, hidden=4)
+    payload = train_predictor(task, settings, tmp_path / "sticky.pt", progress=False)
+    losses = payload["training"]["history"]["log_loss"]
+    assert len(losses) == 3 and all(6 * 0.5 < value < 6 * 1.0 for value in losses)  # nats per 6 flips
+    trained, untrained = (machines.load(f"{tmp_path / 'sticky.pt'}{stage}") for stage in ("", "@init"))
+    report = compare(trained, untrained, task, episodes=20, seed=0)
+    assert report.task is task and report.behaviour.value >= 0

@@ -32,7 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from simlib.errors import SimlibError
-from simlib.machines import load, lstm_agent
+from simlib.machines import bayes_optimal, lstm_agent
 from simlib.machines.adapter import RecurrentMachine
 from simlib.random import make_generator
 from simlib.task import Task
@@ -235,11 +235,10 @@ class ActorCriticObjective:
 
 def optimal_return(task: Task) -> float:
     """The Bayes-optimal expected return of ``task`` (NaN where no exact value exists)."""
-    try:
-        opt = load(f"opt:{task.name}", task)
-    except SimlibError:
+    opt = bayes_optimal(task)
+    if opt is None or not getattr(opt, "exact_return", True):
         return float("nan")
-    return float(opt.expected_return()) if getattr(opt, "exact_return", True) else float("nan")
+    return float(opt.expected_return())
 
 
 def train_bandit_agent(task: Task, settings: ActorCriticSettings, out: str | Path, **options) -> dict:

@@ -16,7 +16,7 @@ import torch
 
 from simlib.errors import SimlibError
 from simlib.machine import unroll
-from simlib.machines import load, lstm_agent
+from simlib.machines import bayes_optimal, lstm_agent
 from simlib.random import make_generator
 from simlib.task import Task
 from simlib.training.loop import run_training
@@ -59,29 +59,36 @@ class TrainSettings:
 
 
 class _Evaluator:
-    """Behavioural KL (eq. 2) to the Bayes-optimal predictor on a fixed batch of episodes."""
+    """Held-out quality on a fixed batch of episodes: the behavioural KL (eq. 2) to the
+    Bayes-optimal predictor, or the log-loss where the task has none (nats per episode)."""
 
     def __init__(self, task: Task, episodes: int, seed: int, device: torch.device) -> None:
         generator = make_generator(seed + EVAL_SEED_OFFSET)
-        observations = task.sample_observations(task.sample_theta(episodes, generator), task.horizon, generator)
-        self.inputs = task.encode(observations)
-        self.reference, _ = unroll(load(f"opt:{task.name}", task), self.inputs)
+        self.observations = task.sample_observations(task.sample_theta(episodes, generator), task.horizon, generator)
+        self.inputs = task.encode(self.observations)
+        opt = bayes_optimal(task)
+        self.reference = None if opt is None else unroll(opt, self.inputs)[0]
+        self.metric = "log_loss" if opt is None else "kl"
         self.family = task.output
         self.device = device
 
     @torch.no_grad()
-    def kl(self, machine: torch.nn.Module) -> float:
+    def __call__(self, machine: torch.nn.Module) -> float:
         params = machine(self.inputs.to(self.device)).to("cpu", torch.float64)
-        size = self.reference.shape[-1]
-        per_step = self.family.kl(self.reference.reshape(-1, size), params.reshape(-1, size))
-        per_step = per_step.reshape(self.inputs.shape[:2])
-        return float(per_step.sum(1).mean())
+        size = params.shape[-1]
+        if self.reference is None:
+            per_step = -self.family.log_prob(params.reshape(-1, size), self.observations.reshape(-1).to(params.dtype))
+        else:
+            per_step = self.family.kl(self.reference.reshape(-1, size), params.reshape(-1, size))
+        return float(per_step.reshape(self.inputs.shape[:2]).sum(1).mean())
 
 
 class LogLossObjective:
-    """Adam on the log-loss of the agent's predictions of fresh episodes (no auxiliary modules)."""
+    """Adam on the log-loss of the agent's predictions of fresh episodes (no auxiliary modules).
 
-    metrics = ("kl",)
+    Its metric is ``kl`` to the Bayes-optimal predictor, or ``log_loss`` for a task without one.
+    """
+
     max_gradient_norm = None
 
     def __init__(self, task: Task, settings: TrainSettings, device: torch.device) -> None:
@@ -89,6 +96,7 @@ class LogLossObjective:
         self.agent = lstm_agent(task.input_dim, task.output, hidden=settings.hidden, seed=settings.seed).to(device)
         self.auxiliary = torch.nn.Module()
         self.evaluator = _Evaluator(task, settings.eval_episodes, settings.seed, device)
+        self.metrics = (self.evaluator.metric,)
 
     def loss(self, step: int, generator: torch.Generator) -> torch.Tensor:
         theta = self.task.sample_theta(self.batch, generator)
@@ -98,7 +106,7 @@ class LogLossObjective:
         return -self.task.output.log_prob(flat, observations.reshape(-1).to(flat.dtype)).mean()
 
     def evaluate(self) -> dict[str, float]:
-        return {"kl": self.evaluator.kl(self.agent)}
+        return {self.evaluator.metric: self.evaluator(self.agent)}
 
 
 def train_predictor(task: Task, settings: TrainSettings, out: str | Path, **options) -> dict:

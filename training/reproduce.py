@@ -26,7 +26,7 @@ from simlib import tasks as task_registry
 from simlib.compare import ComparisonReport, compare
 from simlib.errors import SimlibError
 from simlib.io import atomic_path
-from simlib.machines import load
+from simlib.machines import require_bayes_optimal
 from simlib.machines.checkpoint import machine_from_checkpoint, read_checkpoint, seed_of
 from simlib.machines.zoo import zoo_path
 from simlib.task import Task
@@ -190,7 +190,7 @@ class Reproduction:
         started = time.perf_counter()
         rnn = machine_from_checkpoint(payload, stage)
         rnn.spec = f"rnn(N={payload['architecture']['hidden']}, seed {seed})@{stage}"
-        opt = load(f"opt:{task.name}", task)
+        opt = require_bayes_optimal(task)
         critic = opt if task.closed_loop else None
         report = compare(
             rnn, opt, task, self.settings.episodes, seed, critic=critic, threads=self.settings.threads
@@ -274,7 +274,7 @@ class Reproduction:
         first = read_checkpoint(runs[0])
         if not files[f"{task.name}/figure1"].exists() or task.name in self.redrawn:
             agents = {stage: machine_from_checkpoint(first, stage) for stage in STAGES}
-            figure = behaviour_figure(task, agents, load(f"opt:{task.name}", task), self.settings.episodes, seed=0)
+            figure = behaviour_figure(task, agents, require_bayes_optimal(task), self.settings.episodes, seed=0)
             self._save_figure(figure, files[f"{task.name}/figure1"])
         key = self._convergence_key([f"seed-{seed_of(read_checkpoint(run))}" for run in runs])
         if self._convergence_drawn_with(folder) != key:
@@ -308,7 +308,7 @@ class Reproduction:
         dataset = analyse(
             task,
             loaded.runs,
-            load(f"opt:{task.name}", task),
+            require_bayes_optimal(task),
             loaded.histories,
             episodes=self.settings.episodes,
             distance_episodes=self.settings.distance_episodes,

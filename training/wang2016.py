@@ -28,7 +28,7 @@ import simlib
 from simlib import tasks as task_registry
 from simlib.compare import compare
 from simlib.io import atomic_path
-from simlib.machines import load
+from simlib.machines import load, require_bayes_optimal
 from simlib.machines.checkpoint import machine_from_checkpoint, read_checkpoint
 from simlib.machines.zoo import shipped, zoo_path
 from simlib.play import own_play_records
@@ -208,7 +208,7 @@ class WangReproduction:
         def build() -> xr.Dataset:
             task = task_registry.get(RESTLESS_TEST)
             variables = {}
-            for label, machine in (("rnn", agent), ("opt", load(f"opt:{RESTLESS_TEST}"))):
+            for label, machine in (("rnn", agent), ("opt", require_bayes_optimal(task))):
                 self.log(f"fit Rescorla-Wagner to {label} on {RESTLESS_TEST} ({self.settings.fit_episodes} episodes)")
                 play = own_play_records(task, machine, self.settings.fit_episodes, seed=3, chunk=250)
                 fitted = fit_rescorla_wagner(play.action.astype(int), play.observed, 2, initial_value=0.5)
@@ -228,7 +228,7 @@ class WangReproduction:
         if record_key(path) != key:
             task = task_registry.get(name)
             rnn = self.agent(name) if stage == "final" else self.untrained(name)
-            opt = load(f"opt:{name}", task)
+            opt = require_bayes_optimal(task)
             self.log(f"compare {rnn.spec} with opt:{name} ({self.settings.compare_episodes} episodes)")
             report = compare(rnn, opt, task, episodes=self.settings.compare_episodes, seed=0, resamples=200,
                              critic=opt, threads=self.settings.threads)
