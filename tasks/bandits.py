@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
+from simlib import constraints
 from simlib.families import Policy
 from simlib.task import Transition
 from simlib.random import gamma
@@ -34,14 +36,14 @@ class BanditTask(ABC):
 
     name = "bandit"
     closed_loop = True
+    arg_constraints: ClassVar[dict] = {
+        "arms": constraints.integer_at_least(2),
+        "horizon": constraints.positive_integer,
+        "discount": constraints.discount,
+    }
 
     def __post_init__(self) -> None:
-        if self.arms < 2:
-            raise ValueError(f"a bandit needs at least 2 arms, got {self.arms}")
-        if self.horizon < 1:
-            raise ValueError(f"horizon must be at least 1, got {self.horizon}")
-        if not 0.0 < self.discount <= 1.0:
-            raise ValueError(f"discount must be in (0, 1], got {self.discount}")
+        constraints.validate(self)
 
     @property
     def n_actions(self) -> int:
@@ -154,10 +156,7 @@ class BernoulliBandit(BanditTask):
     b: float = 1.0
     name: str = "bernoulli-bandit"
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.a <= 0 or self.b <= 0:
-            raise ValueError(f"Beta prior needs a, b > 0, got ({self.a}, {self.b})")
+    arg_constraints = {**BanditTask.arg_constraints, "a": constraints.positive, "b": constraints.positive}
 
     def sample_theta(self, episodes: int, generator: torch.Generator) -> Tensor:
         x = gamma(self.a, 1.0, (episodes, self.arms), generator)
@@ -183,10 +182,8 @@ class GaussianBandit(BanditTask):
     noise_std: float = 1.0
     name: str = "gaussian-bandit"
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.prior_std <= 0 or self.noise_std <= 0:
-            raise ValueError(f"standard deviations must be positive, got {self.prior_std}, {self.noise_std}")
+    arg_constraints = {**BanditTask.arg_constraints, "prior_mean": constraints.real,
+                       "prior_std": constraints.positive, "noise_std": constraints.positive}
 
     def sample_theta(self, episodes: int, generator: torch.Generator) -> Tensor:
         z = torch.randn(episodes, self.arms, generator=generator, dtype=torch.float64, device=generator.device)

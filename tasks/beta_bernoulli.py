@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from simlib import constraints
 from simlib.families import Bernoulli
 from simlib.random import beta
 from simlib.tasks.prediction import ScalarPredictionTask
@@ -22,6 +23,7 @@ class BetaBernoulli(ScalarPredictionTask):
 
     output = Bernoulli()
     theta_names = ("p",)
+    arg_constraints = {**ScalarPredictionTask.arg_constraints, "a": constraints.positive, "b": constraints.positive}
 
     def input_alphabet(self) -> tuple[Tensor, tuple[str, ...]]:
         """Every input this task can produce: ``([3, 2] rows, labels)``."""

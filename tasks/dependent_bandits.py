@@ -9,12 +9,12 @@ from a finite set of values (``dependent-bandit-easy`` / ``-medium`` / ``-hard``
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from simlib import constraints
 from simlib.random import gamma
 from simlib.tasks.bandits import MirroredArms
 
@@ -29,11 +29,11 @@ class DependentBandit(MirroredArms):
     values: tuple[float, ...] = ()
     name: str = "dependent-bandit"
 
+    arg_constraints = {**MirroredArms.arg_constraints, "a": constraints.positive, "b": constraints.positive}
+
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not (self.a > 0 and self.b > 0 and math.isfinite(self.a) and math.isfinite(self.b)):
-            raise ValueError(f"Beta prior needs finite a, b > 0, got ({self.a}, {self.b})")
-        if any(not 0.0 <= v <= 1.0 for v in self.values):
+        if self.values and not constraints.Each(constraints.unit_interval).holds(self.values):
             raise ValueError(f"values of p1 must lie in [0, 1], got {self.values}")
         object.__setattr__(self, "values", tuple(float(v) for v in self.values))
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from simlib import constraints
 from simlib.families import Categorical, OutputFamily
 from simlib.random import standard_gamma
 from simlib.tasks.prediction import PredictionTaskBase
@@ -19,9 +20,12 @@ class DirichletCategorical(PredictionTaskBase):
     name: str = "dirichlet-categorical"
     alpha: tuple[float, ...] = (1.0, 1.0, 1.0)
 
+    arg_constraints = {**PredictionTaskBase.arg_constraints, "alpha": constraints.Each(constraints.positive)}
+
     def __post_init__(self) -> None:
+        super().__post_init__()
         object.__setattr__(self, "alpha", tuple(float(a) for a in self.alpha))
-        if len(self.alpha) < 2 or min(self.alpha) <= 0:
+        if len(self.alpha) < 2:
             raise ValueError(f"alpha needs at least two positive entries, got {self.alpha}")
 
     @property

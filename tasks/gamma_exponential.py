@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from simlib import constraints
 from simlib.families import Lomax
 from simlib.random import gamma
 from simlib.tasks.prediction import ScalarPredictionTask
@@ -25,6 +26,7 @@ class GammaExponential(ScalarPredictionTask):
 
     output = Lomax()
     theta_names = ("rate",)
+    arg_constraints = {**ScalarPredictionTask.arg_constraints, "shape": constraints.positive, "rate": constraints.positive}
 
     def sample_theta(self, episodes: int, generator: torch.Generator) -> Tensor:
         return gamma(self.shape, self.rate, (episodes, 1), generator)

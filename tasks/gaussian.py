@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from simlib import constraints
 from simlib.families import Normal, StudentT
 from simlib.random import gamma
 from simlib.tasks.prediction import ScalarPredictionTask
@@ -38,6 +39,8 @@ class NormalNormal(_GaussianTask):
 
     output = Normal()
     theta_names = ("mu",)
+    arg_constraints = {**ScalarPredictionTask.arg_constraints, "prior_mean": constraints.real,
+                       "prior_std": constraints.positive, "noise_std": constraints.positive}
 
     def sample_theta(self, episodes: int, generator: torch.Generator) -> Tensor:
         z = torch.randn(episodes, 1, generator=generator, dtype=torch.float64, device=generator.device)
@@ -60,6 +63,8 @@ class NormalGamma(_GaussianTask):
 
     output = StudentT()
     theta_names = ("mu", "tau")
+    arg_constraints = {**ScalarPredictionTask.arg_constraints, "mu0": constraints.real, "kappa": constraints.positive,
+                       "alpha": constraints.positive, "beta": constraints.positive}
 
     def sample_theta(self, episodes: int, generator: torch.Generator) -> Tensor:
         tau = gamma(self.alpha, self.beta, (episodes,), generator)
@@ -82,6 +87,8 @@ class GammaNormal(_GaussianTask):
 
     output = StudentT()
     theta_names = ("tau",)
+    arg_constraints = {**ScalarPredictionTask.arg_constraints, "mean": constraints.real,
+                       "alpha": constraints.positive, "beta": constraints.positive}
 
     def sample_theta(self, episodes: int, generator: torch.Generator) -> Tensor:
         return gamma(self.alpha, self.beta, (episodes, 1), generator)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from simlib import constraints
 from simlib.tasks.bandits import BanditTask
 
 REWARD_CODES = ("one-hot", "scalar")
@@ -35,10 +36,11 @@ class InformativeArmBandit(BanditTask):
     reward_code: str = "one-hot"
     name: str = "informative-arm-bandit"
 
+    arg_constraints = {**BanditTask.arg_constraints, "arms": constraints.integer_at_least(3),
+                       "target_reward": constraints.real, "other_reward": constraints.real}
+
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.arms < 3:
-            raise ValueError(f"an informative-arm bandit needs at least 3 arms, got {self.arms}")
         if self.reward_code not in REWARD_CODES:
             raise ValueError(f"reward_code must be one of {REWARD_CODES}, got {self.reward_code!r}")
         if not self.target_reward > self.other_reward:

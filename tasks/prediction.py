@@ -9,6 +9,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from simlib import constraints
 from simlib.families import OutputFamily
 
 
@@ -27,6 +28,10 @@ class PredictionTaskBase(ABC):
 
     output: ClassVar[OutputFamily]
     theta_names: ClassVar[tuple[str, ...]]
+    arg_constraints: ClassVar[dict] = {"horizon": constraints.positive_integer}
+
+    def __post_init__(self) -> None:
+        constraints.validate(self)
 
     @property
     @abstractmethod

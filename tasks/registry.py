@@ -144,6 +144,8 @@ def get(name: str, **overrides) -> Task:
     entry = _entry(name)
     try:
         return entry.factory(**overrides)
+    except SimlibError:
+        raise
     except (TypeError, ValueError) as error:
         raise SimlibError(f"bad parameter for task {name!r}: {error}") from None
 
