@@ -232,7 +232,7 @@ def reproduce_command(
         _reproduce_wang(episodes, steps, device, threads, out, quick)
         return
     chosen = {
-        "tasks": select_tasks(tasks.split(",") if tasks else None),
+        "tasks": select_tasks(tasks.split(",") if tasks is not None else None),
         "seeds": seeds,
         "episodes": episodes,
         "steps": steps,

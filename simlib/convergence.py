@@ -130,7 +130,8 @@ def embed(distances: xr.DataArray, reference: str | None = None, seed: int = 0) 
     if len(points) < 2:
         coordinates = np.zeros((len(points), 2))
     else:
-        coordinates = _mds(seed).fit_transform(0.5 * (values + values.T))
+        symmetric = 0.5 * (values + values.T)
+        coordinates = _mds(seed).fit_transform(symmetric, init=classical_scaling(symmetric))
     if reference is not None:
         if reference not in points:
             raise SimlibError(f"no point {reference!r} to centre the embedding on")
@@ -334,11 +335,29 @@ def _pairwise_js(family, outputs: np.ndarray, device: torch.device, log: Callabl
 
 
 def _mds(seed: int) -> MDS:
-    """Metric MDS on a precomputed matrix, in the keywords of the installed scikit-learn."""
+    """Metric MDS on a precomputed matrix, started from :func:`classical_scaling`, in the
+    keywords of the installed scikit-learn."""
     parameters = inspect.signature(MDS).parameters
     if "metric_mds" in parameters:  # scikit-learn >= 1.8
-        return MDS(n_components=2, metric="precomputed", metric_mds=True, init="classical_mds", random_state=seed)
-    return MDS(n_components=2, dissimilarity="precomputed", n_init=4, random_state=seed)
+        return MDS(n_components=2, metric="precomputed", metric_mds=True, n_init=1, init="random", random_state=seed)
+    return MDS(n_components=2, dissimilarity="precomputed", n_init=1, random_state=seed)
+
+
+def classical_scaling(distances: np.ndarray) -> np.ndarray:
+    """Classical (Torgerson) scaling of a symmetric distance matrix ``[n, n]`` -> ``[n, 2]``.
+
+    The two largest eigenvalues of the double-centred squared distances, clipped at zero: a
+    matrix that is not Euclidean (negative eigenvalues, as small behavioural matrices can be)
+    gives finite coordinates where scikit-learn's own classical start takes a square root of a
+    negative number and returns NaN.
+    """
+    n = distances.shape[0]
+    centring = np.eye(n) - 1.0 / n
+    gram = -0.5 * centring @ (distances**2) @ centring
+    eigenvalues, eigenvectors = np.linalg.eigh(gram)
+    top = np.argsort(eigenvalues)[::-1][:2]
+    coordinates = eigenvectors[:, top] * np.sqrt(np.clip(eigenvalues[top], 0.0, None))
+    return np.pad(coordinates, ((0, 0), (0, 2 - coordinates.shape[1])))
 
 
 def _zoom(distance: xr.DataArray, left_out: list[str], seed: int) -> xr.DataArray:

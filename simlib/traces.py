@@ -71,6 +71,9 @@ def sample_traces(
         inputs = task.encode(observations)
         data = {"input": inputs, "observation": observations}
         runs = {name: unroll(machine, inputs) for name, machine in machines.items()}
+    for name, (outputs, states) in runs.items():
+        require_finite(machines[name], name, outputs, "outputs")
+        require_finite(machines[name], name, states, "states")
     attrs = {
         "simlib_traces": 2,
         "task": json.dumps(task.config()),
@@ -83,6 +86,17 @@ def sample_traces(
         "simlib_version": simlib.__version__,
     }
     return _dataset(task, machines, theta, data, runs, attrs)
+
+
+def require_finite(machine: StateMachine, name: str, values: torch.Tensor, what: str, step: int | None = None) -> None:
+    """Raise a :class:`SimlibError` naming the machine if ``values`` ([E, T, ...] or, at
+    ``step``, [E, ...]) hold NaN or infinities: such a machine's metrics would be NaN, not results."""
+    bad = ~torch.isfinite(values)
+    if bad.any():
+        where = bad.nonzero()[0].tolist()
+        episode, at = (where[0], where[1]) if step is None else (where[0], step)
+        label = getattr(machine, "spec", None) or name
+        raise SimlibError(f"machine {label!r} gave non-finite {what} (NaN or inf) at episode {episode}, step {at}")
 
 
 def _check(task: Task, machines: dict[str, StateMachine], episodes: int) -> None:
@@ -119,6 +133,7 @@ def _closed_loop(
         for name, machine in machines.items():
             visited[name].append(states[name].to(torch.float64))
             y, states[name] = machine.step(x, states[name])
+            require_finite(machine, name, y, "outputs", t)
             outputs[name].append(y.to(torch.float64))
         action = machines[driver].output.sample(outputs[driver][-1], generator).long()
         env, reward, means, following = task.step(env, action, t, generator)
@@ -130,6 +145,8 @@ def _closed_loop(
         x = following.to(torch.float64)
     data = {key: torch.stack(values, 1) for key, values in record.items()}
     runs = {name: (torch.stack(outputs[name], 1), torch.stack(visited[name], 1)) for name in machines}
+    for name, (_, states_seen) in runs.items():
+        require_finite(machines[name], name, states_seen, "states")
     return data, runs
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simlib.errors import SimlibError
+
 _RANK_TOL = 1e-9
 
 
@@ -62,6 +64,9 @@ def fit_whitening(states: np.ndarray, n_components: int | None = None) -> Whiten
     x = np.asarray(states, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"fit_whitening needs states [n >= 2, D], got shape {x.shape}")
+    if not np.isfinite(x).all():
+        bad = sorted({int(d) for d in np.nonzero(~np.isfinite(x))[1]})
+        raise SimlibError(f"fit_whitening: states hold NaN or infinite values (coordinates {bad[:8]})")
     mean = x.mean(0)
     std = x.std(0)
     keep = std > _RANK_TOL * np.maximum(1.0, np.abs(mean))

@@ -1,6 +1,7 @@
 """The simlib command line: outputs, files, and one-line errors with exit code 2."""
 
 import json
+import os
 import shutil
 import subprocess
 
@@ -164,6 +165,9 @@ def test_checkpoint_for_another_task_is_refused(capsys, checkpoint):
         ["train", "nope"],
         ["train", "beta-bernoulli", "--out", "model.txt"],
         ["train", "beta-bernoulli", "--device", "tpu"],
+        ["train", "beta-bernoulli", "--lr", "inf", "--out", "never-written.pt"],
+        ["train", "bernoulli-bandit", "--entropy", "inf", "--out", "never-written.pt"],
     ):
         code, _, err = run(capsys, *argv)
         assert code == 2 and err.count("\n") == 1, (argv, err)
+    assert not os.path.exists("never-written.pt")

@@ -206,3 +206,21 @@ def test_cli_converge_bad_input_is_one_line(runs, message, tmp_path, monkeypatch
     assert code == 2 and captured.out == ""
     assert captured.err.count("\n") == 1 and message in captured.err
     assert not list(tmp_path.iterdir())
+
+
+def test_embedding_a_non_euclidean_distance_matrix_is_finite():
+    """This matrix (a one-seed quick reproduction's) has two negative Gram eigenvalues; a
+    classical start that takes their square root made the MDS fail on NaN."""
+    import xarray as xr
+
+    from simlib.convergence import classical_scaling, embed
+
+    d = np.array([[0.0, 0.0721, 0.2886, 0.8603], [0.0721, 0.0, 0.0778, 0.4968],
+                  [0.2886, 0.0778, 0.0, 0.2659], [0.8603, 0.4968, 0.2659, 0.0]])
+    names = ["a", "b", "c", "opt"]
+    embedded = embed(xr.DataArray(d, dims=("point", "other"), coords={"point": names, "other": names}), "opt", 0)
+    assert np.isfinite(embedded.values).all() and np.allclose(embedded.sel(point="opt"), 0.0)
+    points = np.random.default_rng(1).normal(size=(6, 2))
+    euclidean = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    recovered = classical_scaling(euclidean)
+    assert np.allclose(np.linalg.norm(recovered[:, None] - recovered[None], axis=-1), euclidean, atol=1e-10)

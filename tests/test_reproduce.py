@@ -134,6 +134,8 @@ def test_no_train_uses_only_existing_runs(quick_run, tmp_path, capsys):
     "argv, message",
     [
         (["--tasks", "coin"], "unknown task or group"),
+        (["--tasks", ""], "no task chosen"),
+        (["--tasks", " , "], "no task chosen"),
         (["--widths", "0,2"], "--widths"),
         (["--seeds", "0"], "seeds"),
     ],

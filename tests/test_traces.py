@@ -1,6 +1,7 @@
 """Traces: open-loop and closed-loop sampling, splitting, shuffling, netCDF round trips."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -168,3 +169,23 @@ def test_eq2_is_the_kl_from_the_reference_to_the_other_machine():
     measured = prediction_divergence(traces, "opt", "rnn", Bernoulli())
     assert measured.value == pytest.approx(forward, rel=1e-9) and measured.metric == "kl(opt||rnn)"
     assert prediction_divergence(traces, "rnn", "opt", Bernoulli()).value == pytest.approx(backward, rel=1e-9)
+
+
+@pytest.mark.parametrize("task_name", ["beta-bernoulli", "bernoulli-bandit"])
+def test_a_machine_with_exploding_weights_is_an_error_naming_it_not_a_nan_result(task_name):
+    from simlib import tasks
+
+    rnn = machines.load(f"rnn:{task_name}")
+    with torch.no_grad():
+        rnn.core.weight_hh_l0.mul_(math.inf)
+    with pytest.raises(SimlibError, match=f"machine 'rnn:{task_name}' gave non-finite"):
+        sample_traces(tasks.get(task_name), {"rnn": rnn}, 4, seed=0)
+
+
+def test_whitening_refuses_non_finite_states_instead_of_dropping_them():
+    from simlib.whitening import fit_whitening
+
+    states = np.random.default_rng(0).normal(size=(50, 3))
+    states[7, 1] = np.nan
+    with pytest.raises(SimlibError, match=r"NaN or infinite values \(coordinates \[1\]\)"):
+        fit_whitening(states)

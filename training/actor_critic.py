@@ -24,6 +24,7 @@ keeps early exploration; advantages are centred over the batch at each step. ``e
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -70,7 +71,7 @@ class ActorCriticSettings(TrainSettings):
         super().__post_init__()
         if self.critic_hidden < 1:
             raise SimlibError(f"critic_hidden must be at least 1, got {self.critic_hidden}")
-        if self.entropy < 0 or not 0 < self.entropy_until <= 1:
+        if not (0 <= self.entropy < math.inf) or not 0 < self.entropy_until <= 1:
             raise SimlibError("entropy must be non-negative and entropy_until in (0, 1]")
         if not 0 <= self.trace_decay <= 1:
             raise SimlibError(f"trace_decay must be in [0, 1], got {self.trace_decay}")

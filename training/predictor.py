@@ -8,6 +8,7 @@ one would (on the same device type).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from functools import partial
 from pathlib import Path
@@ -40,8 +41,8 @@ class TrainSettings:
         for name in ("steps", "batch", "hidden", "snapshot_every", "eval_episodes"):
             if getattr(self, name) < 1:
                 raise SimlibError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise SimlibError(f"lr must be positive, got {self.lr}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise SimlibError(f"lr must be a finite positive number, got {self.lr}")
 
     @classmethod
     def from_record(cls, recorded: dict):

@@ -50,8 +50,10 @@ def select_tasks(selection: list[str] | None) -> tuple[str, ...]:
     """Task names from names and groups (``all``, ``prediction``, ``bandit``: of Mikulik et al.'s
     fourteen tasks), in registry order."""
     names = task_registry.names()
+    if selection is not None and not [item for item in selection if item.strip()]:
+        raise SimlibError("no task chosen: name tasks or a group (all, prediction, bandit), or leave --tasks out")
     chosen: set[str] = set()
-    for item in selection or ["all"]:
+    for item in (item.strip() for item in selection or ["all"]):
         if item in GROUPS:
             group = [n for n in names if n in PAPER_TASKS]
             chosen |= {n for n in group if item == "all" or task_registry.get(n).closed_loop == (item == "bandit")}
