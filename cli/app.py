@@ -14,7 +14,7 @@ from simlib.cli.report_text import comparison_text, fsm_text, reproduce_text, tr
 from simlib.compare import compare as run_compare
 from simlib.errors import SimlibError
 from simlib.fsm import extract_on_task, write_graph
-from simlib.io import atomic_path, write_text
+from simlib.io import atomic_path, require_writable_file, require_writable_folder, write_text
 from simlib.machines import bayes_optimal, keep_final_snapshot, load, require_bayes_optimal, save_checkpoint, specs
 from simlib.task import Task
 from simlib.traces import save_traces
@@ -59,6 +59,8 @@ def compare_command(
     out: Annotated[Optional[Path], typer.Option(help="Folder for report.json, traces.nc and figure3.png.")] = None,
 ) -> None:
     """Behaviour and approximate simulation in both directions, with controls."""
+    if out is not None:
+        require_writable_folder(out)
     chosen = _task(task)
     machine_a, machine_b = load(a, chosen), load(b, chosen)
     report = run_compare(
@@ -107,6 +109,8 @@ def fsm_command(
     minimised: Annotated[bool, typer.Option("--minimise/--no-minimise", help="Write the minimised machine.")] = True,
 ) -> None:
     """Extract a finite Mealy machine, minimise it, optionally write it as a graph."""
+    if out is not None:
+        require_writable_file(out)
     chosen = _task(task)
     machine = load(spec, chosen)
     extraction = extract_on_task(
@@ -170,6 +174,7 @@ def train_command(
     out = out if out is not None else Path(f"{task}.pt")
     if out.suffix != ".pt":
         raise SimlibError(f"--out must name a .pt file, got {out}")
+    require_writable_file(out)
     given = {"steps": steps, "batch": batch, "lr": lr, "hidden": hidden, "snapshot_every": snapshot_every}
     options = {"seed": seed, **{key: value for key, value in given.items() if value is not None}}
     if chosen.closed_loop:
@@ -226,6 +231,7 @@ def reproduce_command(
     wang2016: Wang et al.'s bandit experiments with exact Bayes-optimal yardsticks (results-wang2016.md)."""
     if paper not in PAPERS:
         raise SimlibError(f"unknown paper {paper!r}; use one of {', '.join(PAPERS)}")
+    require_writable_folder(out)
     if paper == "wang2016":
         if tasks is not None or seeds is not None or widths is not None or not train:
             raise SimlibError("--tasks, --seeds, --widths and --no-train apply to mikulik2020 only")
@@ -287,6 +293,7 @@ def converge_command(
     from simlib.plots import convergence_figure
 
     loaded = load_runs(runs)
+    out = require_writable_folder(out if out is not None else Path(f"converge-{loaded.task.name}"))
     reference = require_bayes_optimal(loaded.task)
     dataset = analyse(
         loaded.task,
@@ -299,7 +306,6 @@ def converge_command(
         device=device,
         log=lambda line: typer.echo(line, err=True),
     )
-    out = out if out is not None else Path(f"converge-{loaded.task.name}")
     save_convergence(dataset, out / "convergence.nc")
     with atomic_path(out / "figure2.png") as temporary:
         convergence_figure(dataset).savefig(temporary, dpi=120)
@@ -351,6 +357,10 @@ def main(argv: list[str] | None = None) -> int:
         code = command.main(args=argv, prog_name="simlib", standalone_mode=False)
     except SimlibError as error:
         print(f"simlib: error: {error}", file=sys.stderr)
+        code = 2
+    except OSError as error:  # the disk filled up or a file vanished mid-run: still one line
+        where = f": {error.filename}" if error.filename else ""
+        print(f"simlib: error: {error.strerror or error}{where}", file=sys.stderr)
         code = 2
     except Exception as error:
         if type(error).__name__ == "Abort":

@@ -171,3 +171,53 @@ def test_checkpoint_for_another_task_is_refused(capsys, checkpoint):
         code, _, err = run(capsys, *argv)
         assert code == 2 and err.count("\n") == 1, (argv, err)
     assert not os.path.exists("never-written.pt")
+
+
+def _bad_destinations(tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    return {
+        "a device": "/dev/full",
+        "below a file": str(tmp_path / "a-file" / "out"),
+        "an over-long name": str(tmp_path / ("x" * 300 + ".pt")),
+    }
+
+
+@pytest.mark.parametrize("argv", [
+    ["compare", "opt:beta-bernoulli", "history:beta-bernoulli", "--out"],
+    ["fsm", "opt:beta-bernoulli", "--depth", "2", "--out"],
+    ["train", "beta-bernoulli", "--out"],
+    ["reproduce", "--quick", "--tasks", "beta-bernoulli", "--out"],
+    ["reproduce", "wang2016", "--quick", "--out"],
+])
+def test_a_bad_destination_is_refused_before_any_work(capsys, tmp_path, argv):
+    for what, destination in _bad_destinations(tmp_path).items():
+        if argv[0] == "train" and not destination.endswith(".pt"):
+            destination += ".pt" if what != "a device" else ""
+        code, out, err = run(capsys, *argv, destination)
+        assert code == 2 and err.startswith("simlib: error: ") and err.count("\n") == 1, (what, err)
+        assert not out and "train" not in err, (what, err)
+
+
+def test_a_folder_that_refuses_files_is_found_before_the_work_and_a_late_write_error_is_one_line(
+    capsys, tmp_path, monkeypatch
+):
+    import errno
+    import tempfile
+
+    from simlib.cli import app as cli_app
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tempfile, "TemporaryFile", read_only)
+        code, _, err = run(capsys, "compare", "opt:beta-bernoulli", "history:beta-bernoulli", "--out", str(tmp_path / "r"))
+    assert code == 2 and "cannot write into" in err and "Read-only file system" in err and err.count("\n") == 1
+
+    def disk_full(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(cli_app, "write_text", disk_full)
+    code, _, err = run(capsys, "compare", "opt:beta-bernoulli", "history:beta-bernoulli", "--episodes", "20",
+                       "--out", str(tmp_path / "r"))
+    assert code == 2 and err == f"simlib: error: No space left on device: {tmp_path / 'r' / 'report.json'}\n"
