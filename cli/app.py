@@ -16,6 +16,8 @@ from simlib.errors import SimlibError
 from simlib.fsm import extract_on_task, write_graph
 from simlib.io import atomic_path, require_writable_file, require_writable_folder, write_text
 from simlib.machines import bayes_optimal, keep_final_snapshot, load, require_bayes_optimal, save_checkpoint, specs
+from simlib.parsing import positive_integer
+from simlib.random import MAX_SEED
 from simlib.task import Task
 from simlib.traces import save_traces
 from simlib.training.recipes import settings_class, train
@@ -33,8 +35,8 @@ app = typer.Typer(
 def _components(value: Optional[str]) -> int | str | None:
     if value is None or value == "full":
         return value
-    if value.isdigit() and int(value) > 0:
-        return int(value)
+    if positive_integer(value) is not None:
+        return positive_integer(value)
     raise typer.BadParameter(f"expected a positive integer or 'full', got {value!r}", param_hint="--n-components")
 
 
@@ -48,7 +50,7 @@ def compare_command(
     b: Annotated[str, typer.Argument(help="Reference machine spec B, e.g. opt:beta-bernoulli.")],
     task: Annotated[Optional[str], typer.Option(help="Task name (default: the machines' own task).")] = None,
     episodes: Annotated[int, typer.Option(min=10, help="Episodes to trace.")] = 500,
-    seed: Annotated[int, typer.Option(help="Seed for traces, split, phi and controls.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seed for traces, split, phi and controls.")] = 0,
     n_components: Annotated[
         Optional[str], typer.Option(help="Principal components per machine: an integer, 'full', or the paper's default.")
     ] = None,
@@ -104,7 +106,7 @@ def fsm_command(
     depth: Annotated[Optional[int], typer.Option(min=0, help="Exact: inputs to enumerate (default: the horizon).")] = None,
     clusters: Annotated[int, typer.Option(min=1, help="Quantised: number of k-means states.")] = 64,
     episodes: Annotated[int, typer.Option(min=1, help="Quantised: episodes to sample states from.")] = 500,
-    seed: Annotated[int, typer.Option(help="Quantised: seed for episodes and k-means.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Quantised: seed for episodes and k-means.")] = 0,
     out: Annotated[Optional[Path], typer.Option(help="Write the graph: .graphml, .gml or .json.")] = None,
     minimised: Annotated[bool, typer.Option("--minimise/--no-minimise", help="Write the minimised machine.")] = True,
 ) -> None:
@@ -129,7 +131,7 @@ def train_command(
     lr: Annotated[
         Optional[float], typer.Option(min=0.0, help="Peak Adam learning rate, warm-up then cosine [3e-3 | 1e-3].")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seeds the initial weights and the training episodes.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seeds the initial weights and the training episodes.")] = 0,
     hidden: Annotated[Optional[int], typer.Option(min=1, help="Width N of every layer [32 | 256].")] = None,
     snapshot_every: Annotated[
         Optional[int], typer.Option(min=1, help="Steps between snapshots and resumable checkpoints [200 | 250].")
@@ -269,9 +271,10 @@ def _widths(value: Optional[str]) -> tuple[int, ...] | None:
     if value == "none":
         return ()
     parts = value.split(",")
-    if not all(part.strip().isdigit() and int(part) > 0 for part in parts):
+    widths = tuple(positive_integer(part.strip()) for part in parts)
+    if None in widths:
         raise typer.BadParameter(f"expected positive integers separated by commas, got {value!r}", param_hint="--widths")
-    return tuple(int(part) for part in parts)
+    return widths
 
 
 @app.command("converge")
@@ -281,7 +284,7 @@ def converge_command(
     distance_episodes: Annotated[
         int, typer.Option(min=1, help="Episodes per machine for the pairwise behavioural distances.")
     ] = 200,
-    seed: Annotated[int, typer.Option(help="Seeds the sampled episodes and the MDS embedding.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seeds the sampled episodes and the MDS embedding.")] = 0,
     device: Annotated[str, typer.Option(help="Where the pairwise divergences run: auto, cpu or cuda[:N].")] = "auto",
     out: Annotated[
         Optional[Path], typer.Option(help="Folder for convergence.nc and figure2.png [converge-TASK].")
@@ -357,6 +360,15 @@ def main(argv: list[str] | None = None) -> int:
         code = command.main(args=argv, prog_name="simlib", standalone_mode=False)
     except SimlibError as error:
         print(f"simlib: error: {error}", file=sys.stderr)
+        code = 2
+    except MemoryError:
+        print("simlib: error: out of memory: use fewer episodes or a smaller width", file=sys.stderr)
+        code = 2
+    except RuntimeError as error:
+        if "allocate" not in str(error):
+            raise
+        print("simlib: error: out of memory (torch could not allocate a tensor): use fewer episodes or a smaller width",
+              file=sys.stderr)
         code = 2
     except OSError as error:  # the disk filled up or a file vanished mid-run: still one line
         where = f": {error.filename}" if error.filename else ""

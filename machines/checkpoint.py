@@ -24,6 +24,7 @@ import torch
 from simlib.errors import SimlibError
 from simlib.families import family_from_config
 from simlib.io import atomic_path
+from simlib.parsing import natural_number
 from simlib.machines.adapter import RecurrentMachine
 from simlib.machines.lstm import lstm_agent
 from simlib import tasks as task_registry
@@ -135,6 +136,7 @@ def seed_of(payload: dict) -> int:
 
 
 def _step(stage: str, source: str) -> int:
-    if not stage.isdigit():
+    step = natural_number(stage)
+    if step is None:
         raise SimlibError(f"bad stage {stage!r} for {source}: use init, final or a snapshot step")
-    return int(stage)
+    return step

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from simlib import tasks as task_registry
 from simlib.errors import SimlibError
+from simlib.parsing import decimal_number
 from simlib.machine import StateMachine
 from simlib.machines.bandit_agents import BayesOptimalAgent, GittinsAgent, ThompsonAgent, UCBAgent
 from simlib.machines.dependent_agents import DependentBayesAgent
@@ -241,8 +242,11 @@ def _from_kind(base: str, stage: str, task: Task | None, spec: str) -> StateMach
     build = kind.builder(task)
     if build is None:
         raise SimlibError(f"no {kind_name!r} machine for task {task_name!r}")
+    options = {kind.option: _number(stage, spec)} if stage else {}
     try:
-        machine = build(task, **({kind.option: _number(stage, spec)} if stage else {}))
+        machine = build(task, **options)
+    except SimlibError:
+        raise
     except ValueError as error:
         raise SimlibError(f"bad machine spec {spec!r}: {error}") from None
     machine.task = task
@@ -251,12 +255,9 @@ def _from_kind(base: str, stage: str, task: Task | None, spec: str) -> StateMach
 
 def _number(text: str, spec: str) -> float:
     """The ``@VALUE`` of a spec as a finite float."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise SimlibError(f"bad machine spec {spec!r}: {text!r} after @ is not a number") from None
-    if not math.isfinite(value):
-        raise SimlibError(f"bad machine spec {spec!r}: {text!r} after @ is not a finite number")
+    value = decimal_number(text)
+    if value is None or not math.isfinite(value):
+        raise SimlibError(f"bad machine spec {spec!r}: {text!r} after @ is not a finite decimal number")
     return value
 
 

@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 from torch import Tensor
+
+from simlib.errors import SimlibError
+
+MAX_SEED = 2**62
+"""Largest seed a user may give (the CLI's bound): seeds get offsets added (evaluation streams,
+chunks), and the sum must still fit torch's signed 64-bit seed."""
+
+
+def require_seed(seed: object, limit: int = 2**63 - 1) -> int:
+    """``seed`` as an int if it is a whole number in ``[0, limit]``; else a SimlibError."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed <= limit:
+        raise SimlibError(f"a seed must be a whole number from 0 to {limit}, got {seed!r}")
+    return int(seed)
 
 
 def seed_from(generator: torch.Generator) -> int:
@@ -40,5 +55,5 @@ def beta(a: Tensor, b: Tensor, generator: torch.Generator) -> Tensor:
 def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
     """A fresh generator on ``device`` seeded with ``seed``."""
     generator = torch.Generator(device=device)
-    generator.manual_seed(int(seed))
+    generator.manual_seed(require_seed(seed))
     return generator

@@ -88,6 +88,27 @@ def sample_traces(
     return _dataset(task, machines, theta, data, runs, attrs)
 
 
+MEMORY_FACTOR = 3
+"""Copies of the traces alive at once while they are built and labelled (tensors, arrays, dataset)."""
+
+
+def require_memory_for(task: Task, machines: dict[str, StateMachine], episodes: int) -> None:
+    """Refuse, before sampling, traces that would not fit in this machine's physical memory:
+    ``episodes * horizon`` float64 rows of inputs, rewards and every machine's state and output."""
+    width = task.input_dim + 4 + getattr(task, "n_actions", 0)
+    width += sum(machine.state_dim + machine.output.n_params for machine in machines.values())
+    needed = MEMORY_FACTOR * 8 * episodes * task.horizon * width
+    try:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (OSError, ValueError, AttributeError):
+        return
+    if needed > available:
+        raise SimlibError(
+            f"{episodes} episodes of {task.horizon} steps need about {needed / 2**30:.0f} GiB for their traces; "
+            f"this machine has {available / 2**30:.0f} GiB: use fewer episodes"
+        )
+
+
 def require_finite(machine: StateMachine, name: str, values: torch.Tensor, what: str, step: int | None = None) -> None:
     """Raise a :class:`SimlibError` naming the machine if ``values`` ([E, T, ...] or, at
     ``step``, [E, ...]) hold NaN or infinities: such a machine's metrics would be NaN, not results."""
@@ -102,6 +123,7 @@ def require_finite(machine: StateMachine, name: str, values: torch.Tensor, what:
 def _check(task: Task, machines: dict[str, StateMachine], episodes: int) -> None:
     if episodes < 1:
         raise SimlibError(f"episodes must be at least 1, got {episodes}")
+    require_memory_for(task, machines, episodes)
     if not machines:
         raise SimlibError("sample_traces needs at least one machine")
     for name, machine in machines.items():

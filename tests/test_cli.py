@@ -221,3 +221,40 @@ def test_a_folder_that_refuses_files_is_found_before_the_work_and_a_late_write_e
     code, _, err = run(capsys, "compare", "opt:beta-bernoulli", "history:beta-bernoulli", "--episodes", "20",
                        "--out", str(tmp_path / "r"))
     assert code == 2 and err == f"simlib: error: No space left on device: {tmp_path / 'r' / 'report.json'}\n"
+
+
+@pytest.mark.parametrize("argv", [
+    ["compare", "rnn:beta-bernoulli@²", "opt:beta-bernoulli"],
+    ["compare", "ucb:bernoulli-bandit@١", "opt:bernoulli-bandit"],
+    ["compare", "rnn:beta-bernoulli", "opt:beta-bernoulli", "--n-components", "²"],
+    ["reproduce", "--quick", "--widths", "²"],
+    ["compare", "opt:beta-bernoulli", "history:beta-bernoulli", "--seed", "-1"],
+    ["compare", "opt:beta-bernoulli", "history:beta-bernoulli", "--seed", str(2**64)],
+    ["train", "beta-bernoulli", "--seed", str(2**63), "--out", "never-written.pt"],
+    ["compare", "opt:beta-bernoulli", "history:beta-bernoulli", "--episodes", str(10**12)],
+    ["compare", "x" * 5000 + ".pt", "opt:beta-bernoulli"],
+])
+def test_odd_numbers_and_sizes_are_one_line_errors(capsys, argv):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and err.startswith("simlib: error: ") and err.count("\n") == 1, err
+    assert not os.path.exists("never-written.pt")
+
+
+def test_running_out_of_memory_is_one_line(capsys, monkeypatch):
+    from simlib.cli import app as cli_app
+
+    def too_big(*args, **kwargs):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 160000000000 bytes")
+
+    monkeypatch.setattr(cli_app, "run_compare", too_big)
+    code, _, err = run(capsys, "compare", "opt:beta-bernoulli", "history:beta-bernoulli")
+    assert code == 2 and err.startswith("simlib: error: out of memory") and err.count("\n") == 1
+
+
+def test_parsing_accepts_ascii_numbers_only():
+    from simlib.parsing import decimal_number, natural_number, positive_integer
+
+    assert positive_integer("12") == 12 and positive_integer("0") is None and positive_integer("²") is None
+    assert natural_number("0") == 0 and natural_number("١٢") is None and natural_number("-1") is None
+    assert decimal_number("0.2") == 0.2 and decimal_number("-1e-3") == -1e-3 and decimal_number(".5") == 0.5
+    assert decimal_number("١") is None and decimal_number("inf") is None and decimal_number("nan") is None

@@ -80,6 +80,13 @@ def test_bad_settings_and_devices_are_user_errors():
         TrainSettings(steps=0)
     with pytest.raises(SimlibError):
         TrainSettings(lr=-1.0)
+    for seed in (-1, 2**62 + 1, 1.5, True):
+        with pytest.raises(SimlibError, match="a seed must be a whole number"):
+            TrainSettings(seed=seed)
+    from simlib.random import make_generator
+
+    with pytest.raises(SimlibError, match="a seed must be a whole number"):
+        make_generator(-3)
     assert resolve_device("cpu").type == "cpu"
     with pytest.raises(SimlibError):
         resolve_device("tpu")

@@ -18,7 +18,7 @@ import torch
 from simlib.errors import SimlibError
 from simlib.machine import unroll
 from simlib.machines import bayes_optimal, lstm_agent
-from simlib.random import make_generator
+from simlib.random import MAX_SEED, make_generator, require_seed
 from simlib.task import Task
 from simlib.training.loop import run_training
 
@@ -41,6 +41,7 @@ class TrainSettings:
         for name in ("steps", "batch", "hidden", "snapshot_every", "eval_episodes"):
             if getattr(self, name) < 1:
                 raise SimlibError(f"{name} must be at least 1, got {getattr(self, name)}")
+        require_seed(self.seed, MAX_SEED)
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise SimlibError(f"lr must be a finite positive number, got {self.lr}")
 
