@@ -17,6 +17,7 @@ No pickled code, ever: a file that is not such a dict gets a clear :class:`Simli
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import torch
@@ -32,6 +33,10 @@ from simlib import tasks as task_registry
 FORMAT = "simlib-checkpoint"
 VERSION = 1
 _REQUIRED = ("architecture", "task", "state_dict", "snapshots", "training")
+MAX_WIDTH = 1 << 16
+"""Largest input or hidden width a checkpoint may record."""
+MAX_INFLATED = 4 << 30
+"""Largest uncompressed size of a checkpoint (bytes); a width-256 run with 20 snapshots is 50 MB."""
 
 
 def save_checkpoint(payload: dict, path: str | os.PathLike) -> Path:
@@ -46,6 +51,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.is_file():
         raise SimlibError(f"no checkpoint file {path}")
+    _refuse_inflation(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for corrupt, truncated or pickled files
@@ -57,7 +63,78 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     missing = [key for key in _REQUIRED if key not in payload]
     if missing:
         raise SimlibError(f"{path} is an incomplete simlib checkpoint (missing {', '.join(missing)})")
+    problem = schema_problem(payload)
+    if problem:
+        raise SimlibError(f"{path} is not a valid simlib checkpoint: {problem}")
     return payload
+
+
+def schema_problem(payload: dict) -> str | None:
+    """What is wrong with a checkpoint's content (None: nothing): every field simlib reads, with
+    its type and range, and the task record against the network it describes."""
+    architecture = payload["architecture"]
+    if not isinstance(architecture, dict) or architecture.get("kind") != "lstm":
+        return "architecture must be a dict with kind 'lstm'"
+    for key in ("input_dim", "hidden"):
+        value = architecture.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WIDTH:
+            return f"architecture.{key} must be a whole number from 1 to {MAX_WIDTH}, got {value!r}"
+    if not isinstance(architecture.get("output"), dict):
+        return "architecture.output must be an output family's config"
+    for name, weights in (("state_dict", payload["state_dict"]),
+                          *((f"snapshot {i}", snap.get("state_dict") if isinstance(snap, dict) else None)
+                            for i, snap in enumerate(_as_list(payload["snapshots"])))):
+        if not isinstance(weights, dict) or not all(isinstance(t, torch.Tensor) for t in weights.values()):
+            return f"{name} must map parameter names to tensors"
+        recurrent = weights.get("core.weight_hh_l0")
+        if recurrent is None or tuple(recurrent.shape) != (4 * architecture["hidden"], architecture["hidden"]):
+            return f"{name}'s recurrent weights do not have the recorded width {architecture['hidden']}"
+    if not isinstance(payload["snapshots"], list):
+        return "snapshots must be a list"
+    if any(not isinstance(snap.get("step"), int) or snap["step"] < 0 for snap in payload["snapshots"]):
+        return "every snapshot needs a whole-number step >= 0"
+    training = payload["training"]
+    expected = {"step": int, "finished": bool, "command": str, "history": dict}
+    if not isinstance(training, dict):
+        return "training must be a dict"
+    for key, kind in expected.items():
+        if key in training and not isinstance(training[key], kind):
+            return f"training.{key} must be {kind.__name__}, got {type(training[key]).__name__}"
+    if not isinstance(training.get("settings", {}), (dict, type(None))):
+        return "training.settings must be a dict"
+    return _task_problem(payload["task"], architecture)
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _task_problem(record, architecture: dict) -> str | None:
+    if not isinstance(record, dict) or not isinstance(record.get("name"), str):
+        return "task must be a task's config with its name"
+    try:
+        task = task_registry.from_config(record)
+        output = family_from_config(architecture["output"])
+    except SimlibError as error:
+        return str(error)
+    if task.input_dim != architecture["input_dim"] or task.output.config() != output.config():
+        return f"the task record ({task.name}) does not match the network (inputs or output family differ)"
+    return None
+
+
+def _refuse_inflation(path: Path) -> None:
+    """A torch file is a zip archive: refuse one whose entries would inflate past
+    :data:`MAX_INFLATED` before anything is read from it."""
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = sum(entry.file_size for entry in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return  # torch.load reports a corrupt file
+    if total > MAX_INFLATED:
+        raise SimlibError(f"{path} would inflate to {total / 2**30:.1f} GiB; simlib reads checkpoints up to "
+                          f"{MAX_INFLATED / 2**30:.0f} GiB")
 
 
 def keep_final_snapshot(payload: dict) -> dict:

@@ -8,7 +8,7 @@ import subprocess
 import networkx as nx
 import pytest
 
-from simlib import machines, tasks
+from simlib import SimlibError, machines, tasks
 from simlib.cli.app import main
 from simlib.compare import compare
 
@@ -258,3 +258,44 @@ def test_parsing_accepts_ascii_numbers_only():
     assert natural_number("0") == 0 and natural_number("١٢") is None and natural_number("-1") is None
     assert decimal_number("0.2") == 0.2 and decimal_number("-1e-3") == -1e-3 and decimal_number(".5") == 0.5
     assert decimal_number("١") is None and decimal_number("inf") is None and decimal_number("nan") is None
+
+
+def _wrong_contents(payload):
+    architecture, snapshot = payload["architecture"], payload["snapshots"][0]
+    return {
+        "negative width": {"architecture": {**architecture, "hidden": -1}},
+        "fractional width": {"architecture": {**architecture, "hidden": 2.5}},
+        "string width": {"architecture": {**architecture, "hidden": "32"}},
+        "enormous width": {"architecture": {**architecture, "hidden": 10**9}},
+        "no output": {"architecture": {k: v for k, v in architecture.items() if k != "output"}},
+        "snapshots not a list": {"snapshots": "x"},
+        "negative step": {"snapshots": [{**snapshot, "step": -1}]},
+        "snapshot without weights": {"snapshots": [{"step": 0}]},
+        "finished as text": {"training": {**payload["training"], "finished": "yes"}},
+        "task of another network": {"task": tasks.get("normal-normal").config()},
+        "task name a number": {"task": {"name": 5}},
+        "task breaking a constraint": {"task": {**payload["task"], "b": -2.0}},
+    }
+
+
+def test_well_formed_checkpoints_with_wrong_content_are_one_line_errors(capsys, tmp_path):
+    import torch
+
+    payload = torch.load(machines.registry.zoo_path("beta-bernoulli"), weights_only=True)
+    for what, change in _wrong_contents(payload).items():
+        torch.save({**payload, **change}, tmp_path / "wrong.pt")
+        code, _, err = run(capsys, "compare", str(tmp_path / "wrong.pt"), "opt:beta-bernoulli")
+        assert code == 2 and err.startswith("simlib: error: ") and err.count("\n") == 1, (what, err)
+
+
+def test_a_checkpoint_that_would_inflate_past_the_limit_is_refused_unread(tmp_path, monkeypatch):
+    import zipfile
+
+    from simlib.machines import checkpoint
+
+    monkeypatch.setattr(checkpoint, "MAX_INFLATED", 1 << 20)
+    with zipfile.ZipFile(tmp_path / "bomb.pt", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", b"\0" * (2 << 20))
+    assert (tmp_path / "bomb.pt").stat().st_size < 20_000
+    with pytest.raises(SimlibError, match="would inflate to"):
+        checkpoint.read_checkpoint(tmp_path / "bomb.pt")
