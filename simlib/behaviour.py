@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from simlib.errors import SimlibError
 from simlib.families import OutputFamily
 from simlib.machine import StateMachine
 from simlib.task import Task
@@ -51,6 +52,11 @@ def divergence(family: OutputFamily, p: np.ndarray, q: np.ndarray, measure: str 
     shape = p.shape[:-1]
     pt = torch.from_numpy(np.ascontiguousarray(p, dtype=np.float64).reshape(-1, p.shape[-1]))
     qt = torch.from_numpy(np.ascontiguousarray(q, dtype=np.float64).reshape(-1, q.shape[-1]))
+    for side in (pt, qt):
+        outside = ~family.in_domain(side)
+        if outside.any():
+            row = side[int(outside.nonzero()[0, 0])].tolist()
+            raise SimlibError(f"{measure}: {row} is not a parameter of {family!r} ({', '.join(family.param_names)})")
     values = family.kl(pt, qt) if measure == "kl" else family.js(pt, qt)
     return values.numpy().reshape(shape)
 

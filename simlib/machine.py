@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import Tensor
 
+from simlib.errors import SimlibError
 from simlib.families import OutputFamily
 
 
@@ -39,6 +40,43 @@ class StateMachine(Protocol):
         Pure: depends only on its arguments, accepts any floating dtype, never mutates them.
         """
         ...
+
+
+def check_machine(machine: object, label: str | None = None) -> None:
+    """Probe a machine handed to simlib and raise a :class:`SimlibError` naming it and the
+    problem: missing members, ``initial_state`` or ``step`` giving something other than float
+    tensors of the declared shapes, non-finite values at the start, or two steps from the same
+    input and state that disagree (the machine is not pure)."""
+    label = label or getattr(machine, "spec", None) or type(machine).__name__
+    missing = [name for name in ("input_dim", "state_dim", "output", "initial_state", "step") if not hasattr(machine, name)]
+    if missing:
+        raise SimlibError(f"machine {label!r} lacks {', '.join(missing)} (see simlib.StateMachine)")
+    batch, n_params = 3, machine.output.n_params
+    s = _probed(machine.initial_state(batch), (batch, machine.state_dim), label, "initial_state(3)")
+    x = torch.zeros(batch, machine.input_dim, dtype=torch.float64)
+    with torch.no_grad():
+        first = machine.step(x.clone(), s.clone())
+        second = machine.step(x.clone(), s.clone())
+    for run in (first, second):
+        if not (isinstance(run, tuple) and len(run) == 2):
+            raise SimlibError(f"machine {label!r}: step must return a pair (output, next state), got {type(run).__name__}")
+    y = _probed(first[0], (batch, n_params), label, "step's output")
+    s_next = _probed(first[1], (batch, machine.state_dim), label, "step's next state")
+    if not (torch.allclose(y, second[0].to(y.dtype), rtol=1e-6, atol=1e-9, equal_nan=True)
+            and torch.allclose(s_next, second[1].to(s_next.dtype), rtol=1e-6, atol=1e-9, equal_nan=True)):
+        raise SimlibError(f"machine {label!r} is not pure: two steps from the same input and state disagree")
+
+
+def _probed(value: object, shape: tuple[int, int], label: str, what: str) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise SimlibError(f"machine {label!r}: {what} must be a torch tensor, got {type(value).__name__}")
+    if tuple(value.shape) != shape:
+        raise SimlibError(f"machine {label!r}: {what} has shape {tuple(value.shape)}, expected {shape}")
+    if not value.is_floating_point():
+        raise SimlibError(f"machine {label!r}: {what} must be a floating tensor, got {value.dtype}")
+    if not torch.isfinite(value).all():
+        raise SimlibError(f"machine {label!r}: {what} holds NaN or inf")
+    return value
 
 
 def describe(machine: StateMachine) -> dict:

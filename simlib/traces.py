@@ -33,7 +33,7 @@ import xarray as xr
 import simlib
 from simlib.errors import SimlibError
 from simlib.io import atomic_path
-from simlib.machine import StateMachine, describe, state_names, unroll
+from simlib.machine import StateMachine, check_machine, describe, state_names, unroll
 from simlib.random import make_generator
 from simlib.task import Task
 
@@ -123,16 +123,17 @@ def require_finite(machine: StateMachine, name: str, values: torch.Tensor, what:
 def _check(task: Task, machines: dict[str, StateMachine], episodes: int) -> None:
     if episodes < 1:
         raise SimlibError(f"episodes must be at least 1, got {episodes}")
-    require_memory_for(task, machines, episodes)
     if not machines:
         raise SimlibError("sample_traces needs at least one machine")
     for name, machine in machines.items():
         if not _NAME.match(name):
             raise SimlibError(f"machine name {name!r} must be an identifier (letters, digits, _)")
+        check_machine(machine, getattr(machine, "spec", None) or name)
         if machine.input_dim != task.input_dim:
             raise SimlibError(
                 f"machine {name!r} takes {machine.input_dim} inputs but task {task.name!r} gives {task.input_dim}"
             )
+    require_memory_for(task, machines, episodes)
 
 
 @torch.no_grad()
@@ -217,6 +218,8 @@ def require_machine(traces: xr.Dataset, name: str) -> None:
 
 def split_episodes(traces: xr.Dataset, test_fraction: float, seed: int) -> tuple[xr.Dataset, xr.Dataset]:
     """Random disjoint (train, test) episode subsets, ``test_fraction`` of them held out."""
+    if not (isinstance(test_fraction, (int, float)) and 0 < test_fraction < 1):
+        raise SimlibError(f"test_fraction must be a number strictly between 0 and 1, got {test_fraction!r}")
     episodes = traces.sizes["episode"]
     n_test = int(round(test_fraction * episodes))
     if not 1 <= n_test < episodes - 1:

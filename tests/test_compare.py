@@ -104,3 +104,31 @@ def test_return_difference_detects_a_worse_policy(toy_bandit, soft_greedy):
     # uniform earns 0.5 per step; greedy on two U(0, 1) arms approaches E[max] = 2/3
     assert 0.5 < gap.value < 10 * (2 / 3 - 0.5)
     assert gap.per_time.shape == (10,)
+
+
+def test_library_inputs_outside_their_domain_are_named():
+    from simlib.behaviour import divergence
+    from simlib.bootstrap import bootstrap_ci
+    from simlib.families import Bernoulli, Categorical, Normal, StudentT
+    from simlib.traces import sample_traces, split_episodes
+
+    traces = sample_traces(tasks.get("beta-bernoulli"), {"opt": machines.load("opt:beta-bernoulli")}, 10, seed=0)
+    for fraction in (float("nan"), 0.0, 1.0, -0.5, "0.2"):
+        with pytest.raises(SimlibError, match="test_fraction must be"):
+            split_episodes(traces, fraction, seed=0)
+    with pytest.raises(SimlibError, match="non-empty"):
+        bootstrap_ci(np.array([]))
+    for level in (0.0, 1.0, 1.5):
+        with pytest.raises(SimlibError, match="level in"):
+            bootstrap_ci(np.ones(5), level=level)
+    with pytest.raises(SimlibError, match="NaN"):
+        bootstrap_ci(np.array([1.0, np.nan]))
+    for family, bad, good in [
+        (Bernoulli(), [1.5], [0.5]),
+        (Categorical(3), [0.5, 0.5, 0.5], [0.2, 0.3, 0.5]),
+        (Normal(), [0.0, -1.0], [0.0, 1.0]),
+        (StudentT(), [0.0, 0.0, 1.0], [3.0, 0.0, 1.0]),
+    ]:
+        with pytest.raises(SimlibError, match="is not a parameter of"):
+            divergence(family, np.array([bad]), np.array([good]))
+        assert np.isfinite(divergence(family, np.array([good]), np.array([good]))).all()

@@ -15,7 +15,7 @@ IDS = [p.stem for p in EXAMPLES]
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=IDS)
 def test_example_runs(script, tmp_path):
-    env = {**os.environ, "MPLBACKEND": "Agg", "SIMLIB_GALLERY_EPISODES": "100"}
+    env = {**os.environ, "MPLBACKEND": "Agg", "SIMLIB_GALLERY_EPISODES": "50"}
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     printed = result.stdout

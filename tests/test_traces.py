@@ -178,8 +178,58 @@ def test_a_machine_with_exploding_weights_is_an_error_naming_it_not_a_nan_result
     rnn = machines.load(f"rnn:{task_name}")
     with torch.no_grad():
         rnn.core.weight_hh_l0.mul_(math.inf)
-    with pytest.raises(SimlibError, match=f"machine 'rnn:{task_name}' gave non-finite"):
+    with pytest.raises(SimlibError, match=f"machine 'rnn:{task_name}'.*(non-finite|NaN or inf)"):
         sample_traces(tasks.get(task_name), {"rnn": rnn}, 4, seed=0)
+
+
+class _Drifting:
+    """A counter whose outputs overflow to infinity at its fourth step (the probe sees one step)."""
+
+    input_dim, state_dim = 2, 1
+    output = machines.CountPredictor().output
+
+    def initial_state(self, batch):
+        return torch.zeros(batch, 1, dtype=torch.float64)
+
+    def step(self, x, s):
+        s = s + 1
+        p = torch.where(s > 3, torch.full_like(s, math.inf), torch.full_like(s, 0.5))
+        return p, s
+
+
+def test_a_machine_that_turns_non_finite_later_is_named_with_where_it_happened():
+    from simlib import tasks
+
+    with pytest.raises(SimlibError, match=r"machine 'drift' gave non-finite outputs .* step 3"):
+        sample_traces(tasks.get("beta-bernoulli"), {"drift": _Drifting()}, 4, seed=0)
+
+
+@pytest.mark.parametrize("broken, message", [
+    ("numpy", "must be a torch tensor"),
+    ("shape", r"has shape \(3, 2\), expected \(3, 1\)"),
+    ("impure", "is not pure"),
+    ("members", "lacks step"),
+])
+def test_a_duck_typed_machine_with_a_broken_step_is_named_and_explained(broken, message):
+    from simlib import tasks
+
+    class Broken(_Drifting):
+        calls = 0
+
+        def step(self, x, s):
+            Broken.calls += 1
+            if broken == "numpy":
+                return np.full((x.shape[0], 1), 0.5), s
+            if broken == "shape":
+                return torch.full((x.shape[0], 2), 0.5, dtype=torch.float64), s
+            return torch.full((x.shape[0], 1), 0.25 + 0.5 * (Broken.calls % 2), dtype=torch.float64), s
+
+    machine = Broken()
+    if broken == "members":
+        machine = type("NoStep", (), {"input_dim": 2, "state_dim": 1, "output": _Drifting.output,
+                                      "initial_state": _Drifting.initial_state})()
+    with pytest.raises(SimlibError, match=message):
+        sample_traces(tasks.get("beta-bernoulli"), {"mine": machine}, 4, seed=0)
 
 
 def test_whitening_refuses_non_finite_states_instead_of_dropping_them():

@@ -57,6 +57,11 @@ class OutputFamily(ABC):
     def js(self, p: Tensor, q: Tensor) -> Tensor:
         """Jensen-Shannon divergence per row, ``[B]`` nats (at most log 2)."""
 
+    def in_domain(self, params: Tensor) -> Tensor:
+        """``[B]`` bool: which rows of ``params [B, n_params]`` are valid parameters (finite here;
+        families narrow it)."""
+        return torch.isfinite(params).all(-1)
+
     def config(self) -> dict:
         """Plain data that rebuilds this family with :func:`family_from_config`."""
         return {"name": self.name}

@@ -37,6 +37,9 @@ class Bernoulli(OutputFamily):
     def sample(self, params: Tensor, generator: torch.Generator | None = None) -> Tensor:
         return (uniform(params, generator) < params[:, 0]).to(params.dtype)
 
+    def in_domain(self, params: Tensor) -> Tensor:
+        return super().in_domain(params) & (params[:, 0] >= 0) & (params[:, 0] <= 1)
+
     def kl(self, p: Tensor, q: Tensor) -> Tensor:
         return discrete_kl(_two_point(p), _two_point(q))
 

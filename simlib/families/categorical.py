@@ -43,6 +43,11 @@ class Categorical(OutputFamily):
         u = uniform(params, generator) * cdf[:, -1]
         return (cdf[:, :-1] <= u.unsqueeze(-1)).sum(-1).to(params.dtype)
 
+    def in_domain(self, params: Tensor) -> Tensor:
+        """Probabilities: non-negative, summing to 1 (to 1e-6)."""
+        sums = params.sum(-1)
+        return super().in_domain(params) & (params >= 0).all(-1) & ((sums - 1).abs() <= 1e-6)
+
     def kl(self, p: Tensor, q: Tensor) -> Tensor:
         return discrete_kl(p, q)
 

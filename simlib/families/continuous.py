@@ -42,6 +42,11 @@ class ContinuousFamily(OutputFamily):
     def _nodes(self, p: Tensor, q: Tensor) -> Nodes:
         """Quadrature nodes for the row pairs ``p, q [B, n_params]`` (see :mod:`.quadrature`)."""
 
+    def in_domain(self, params: Tensor) -> Tensor:
+        """Finite, and every parameter but a location positive (rates, scales, shapes, df)."""
+        positive = [i for i, name in enumerate(self.param_names) if name != "loc"]
+        return super().in_domain(params) & (params[:, positive] > 0).all(-1)
+
     def log_prob(self, params: Tensor, value: Tensor) -> Tensor:
         return self._log_density(params, value)
 
