@@ -299,3 +299,13 @@ def test_a_checkpoint_that_would_inflate_past_the_limit_is_refused_unread(tmp_pa
     assert (tmp_path / "bomb.pt").stat().st_size < 20_000
     with pytest.raises(SimlibError, match="would inflate to"):
         checkpoint.read_checkpoint(tmp_path / "bomb.pt")
+
+
+@pytest.mark.parametrize("a, b", [("rnn:beta-bernoulli", "opt:beta-bernoulli"), ("rnn:bernoulli-bandit", "opt:bernoulli-bandit")])
+def test_the_same_command_and_seed_give_byte_identical_json(capsys, a, b):
+    outputs = []
+    for _ in range(2):
+        code, out, _ = run(capsys, "compare", a, b, "--episodes", "30", "--seed", "4", "--json")
+        assert code == 0
+        outputs.append(out)
+    assert outputs[0] == outputs[1] and json.loads(outputs[0])["seed"] == 4
