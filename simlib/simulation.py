@@ -215,6 +215,10 @@ class Simulation:
             raise SimlibError("output_measure 'return' needs closed-loop traces (they record mean_reward)")
         require_machine(traces, source)
         require_machine(traces, target)
+        for name in (source, target):
+            for kind in ("state", "output"):
+                if not np.isfinite(traces[f"{name}_{kind}"].values).all():
+                    raise SimlibError(f"the traces' {name}_{kind} hold NaN or inf: no simulation score can be computed")
         recorded = json.loads(traces.attrs["machines"])
         if recorded[source]["output"] != simulator.output.config():
             raise SimlibError(

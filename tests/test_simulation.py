@@ -170,3 +170,21 @@ def test_estimator_parameters_round_trip():
     assert "hidden=16" in repr(sim)
     with pytest.raises(SimlibError):
         sim.set_params(width=3)
+
+
+def test_traces_holding_nan_states_are_refused_by_fit_and_score():
+    import numpy as np
+
+    from simlib import SimlibError, machines, tasks
+    from simlib.simulation import Simulation
+    from simlib.traces import sample_traces
+
+    opt, history = machines.load("opt:beta-bernoulli"), machines.load("history:beta-bernoulli")
+    traces = sample_traces(tasks.get("beta-bernoulli"), {"a": history, "b": opt}, 20, seed=0)
+    fitted = Simulation(random_state=0).fit(traces, source="a", target="b", simulator=opt)
+    broken = traces.copy(deep=True)
+    broken["a_state"].values[3, 4, 0] = np.nan
+    with pytest.raises(SimlibError, match="a_state hold NaN"):
+        fitted.score(broken)
+    with pytest.raises(SimlibError, match="a_state hold NaN"):
+        Simulation(random_state=0).fit(broken, source="a", target="b", simulator=opt)
