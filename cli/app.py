@@ -35,8 +35,9 @@ app = typer.Typer(
 def _components(value: Optional[str]) -> int | str | None:
     if value is None or value == "full":
         return value
-    if positive_integer(value) is not None:
-        return positive_integer(value)
+    count = positive_integer(value)
+    if count is not None:
+        return count
     raise typer.BadParameter(f"expected a positive integer or 'full', got {value!r}", param_hint="--n-components")
 
 

@@ -81,18 +81,18 @@ def schema_problem(payload: dict) -> str | None:
             return f"architecture.{key} must be a whole number from 1 to {MAX_WIDTH}, got {value!r}"
     if not isinstance(architecture.get("output"), dict):
         return "architecture.output must be an output family's config"
+    snapshots = payload["snapshots"]
+    if not isinstance(snapshots, list) or not all(isinstance(snap, dict) for snap in snapshots):
+        return "snapshots must be a list of dicts"
+    if any(not isinstance(snap.get("step"), int) or snap["step"] < 0 for snap in snapshots):
+        return "every snapshot needs a whole-number step >= 0"
     for name, weights in (("state_dict", payload["state_dict"]),
-                          *((f"snapshot {i}", snap.get("state_dict") if isinstance(snap, dict) else None)
-                            for i, snap in enumerate(_as_list(payload["snapshots"])))):
+                          *((f"snapshot {i}", snap.get("state_dict")) for i, snap in enumerate(snapshots))):
         if not isinstance(weights, dict) or not all(isinstance(t, torch.Tensor) for t in weights.values()):
             return f"{name} must map parameter names to tensors"
         recurrent = weights.get("core.weight_hh_l0")
         if recurrent is None or tuple(recurrent.shape) != (4 * architecture["hidden"], architecture["hidden"]):
             return f"{name}'s recurrent weights do not have the recorded width {architecture['hidden']}"
-    if not isinstance(payload["snapshots"], list):
-        return "snapshots must be a list"
-    if any(not isinstance(snap.get("step"), int) or snap["step"] < 0 for snap in payload["snapshots"]):
-        return "every snapshot needs a whole-number step >= 0"
     training = payload["training"]
     expected = {"step": int, "finished": bool, "command": str, "history": dict}
     if not isinstance(training, dict):
@@ -103,10 +103,6 @@ def schema_problem(payload: dict) -> str | None:
     if not isinstance(training.get("settings", {}), (dict, type(None))):
         return "training.settings must be a dict"
     return _task_problem(payload["task"], architecture)
-
-
-def _as_list(value) -> list:
-    return value if isinstance(value, list) else []
 
 
 def _task_problem(record, architecture: dict) -> str | None:

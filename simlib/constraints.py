@@ -35,16 +35,19 @@ class Constraint:
 
 @dataclass(frozen=True)
 class Each:
-    """Every entry of a non-empty tuple meets ``constraint``."""
+    """A tuple of at least ``min_length`` entries, every one meeting ``constraint``."""
 
     constraint: Constraint
+    min_length: int = 1
 
     @property
     def description(self) -> str:
-        return f"a non-empty sequence, each a {self.constraint.description}"
+        length = f" of at least {self.min_length}" if self.min_length else ""
+        return f"a sequence{length}, each a {self.constraint.description}"
 
     def holds(self, value: object) -> bool:
-        return isinstance(value, (tuple, list)) and len(value) > 0 and all(self.constraint.holds(v) for v in value)
+        return (isinstance(value, (tuple, list)) and len(value) >= self.min_length
+                and all(self.constraint.holds(v) for v in value))
 
 
 real = Constraint("finite number", lambda v: True)

@@ -14,10 +14,8 @@ _FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 def positive_integer(text: str) -> int | None:
     """``text`` as an int if it is ASCII digits with a value of at least 1, else None."""
-    if not _INTEGER.fullmatch(text):
-        return None
-    value = int(text)
-    return value if value >= 1 else None
+    value = natural_number(text)
+    return value if value is not None and value >= 1 else None
 
 
 def natural_number(text: str) -> int | None:

@@ -29,12 +29,11 @@ class DependentBandit(MirroredArms):
     values: tuple[float, ...] = ()
     name: str = "dependent-bandit"
 
-    arg_constraints = {**MirroredArms.arg_constraints, "a": constraints.positive, "b": constraints.positive}
+    arg_constraints = {**MirroredArms.arg_constraints, "a": constraints.positive, "b": constraints.positive,
+                       "values": constraints.Each(constraints.unit_interval, 0)}
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.values and not constraints.Each(constraints.unit_interval).holds(self.values):
-            raise ValueError(f"values of p1 must lie in [0, 1], got {self.values}")
         object.__setattr__(self, "values", tuple(float(v) for v in self.values))
 
     @property

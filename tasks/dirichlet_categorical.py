@@ -20,13 +20,11 @@ class DirichletCategorical(PredictionTaskBase):
     name: str = "dirichlet-categorical"
     alpha: tuple[float, ...] = (1.0, 1.0, 1.0)
 
-    arg_constraints = {**PredictionTaskBase.arg_constraints, "alpha": constraints.Each(constraints.positive)}
+    arg_constraints = {**PredictionTaskBase.arg_constraints, "alpha": constraints.Each(constraints.positive, 2)}
 
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "alpha", tuple(float(a) for a in self.alpha))
-        if len(self.alpha) < 2:
-            raise ValueError(f"alpha needs at least two positive entries, got {self.alpha}")
 
     @property
     def k(self) -> int:
