@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from simlib import tasks as task_registry
-from simlib.cli.report_text import comparison_text, fsm_text, reproduce_text, training_text, wang_text
+from simlib.cli.report_text import comparison_text, fsm_text, injectivity_text, reproduce_text, training_text, wang_text
 from simlib.compare import compare as run_compare
 from simlib.errors import SimlibError
 from simlib.fsm import extract_on_task, write_graph
@@ -122,6 +122,52 @@ def fsm_command(
     if out is not None:
         write_graph(extraction.minimal if minimised else extraction.machine, out)
     typer.echo(fsm_text(spec, machine.task.name, extraction.summary(), out, minimised))
+
+
+@app.command("injectivity")
+def injectivity_command(
+    a: Annotated[str, typer.Argument(help="Machine spec A, e.g. opt:beta-bernoulli.")],
+    b: Annotated[str, typer.Argument(help="Machine spec B, e.g. rnn:beta-bernoulli.")],
+    task: Annotated[Optional[str], typer.Option(help="Task name (default: the machines' own task).")] = None,
+    depth: Annotated[
+        Optional[int], typer.Option(min=0, help="Enumerate every history of up to DEPTH observations (finite alphabets).")
+    ] = None,
+    episodes: Annotated[int, typer.Option(min=1, help="Without --depth: episodes to trace histories from.")] = 500,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seed for the traced episodes.")] = 0,
+    n_components: Annotated[
+        Optional[str], typer.Option(help="Principal components per machine: an integer, 'full', or the simulation's default.")
+    ] = None,
+    merge_tol: Annotated[float, typer.Option(help="Whitened mean squared distance below which states are merged.")] = 1e-6,
+    separate_tol: Annotated[float, typer.Option(help="Whitened mean squared distance from which states are apart.")] = 1e-2,
+    top: Annotated[int, typer.Option(min=1, help="Witness pairs to show per direction.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+    figure: Annotated[Optional[Path], typer.Option(help="Write the injectivity figure (PNG) here.")] = None,
+) -> None:
+    """Histories one machine merges and the other keeps apart, both ways, with witnesses."""
+    from simlib.injectivity import injectivity
+
+    if figure is not None:
+        require_writable_file(figure)
+    chosen = _task(task)
+    machine_a, machine_b = load(a, chosen), load(b, chosen)
+    report = injectivity(
+        machine_a,
+        machine_b,
+        chosen,
+        depth=depth,
+        episodes=episodes,
+        seed=seed,
+        n_components=_components(n_components),
+        merge_tol=merge_tol,
+        separate_tol=separate_tol,
+    )
+    if figure is not None:
+        from simlib.plots import injectivity_figure
+
+        with atomic_path(figure) as temporary:
+            injectivity_figure(report).savefig(temporary, dpi=120, format="png")
+    summary = report.to_dict(top)
+    typer.echo(json.dumps(summary) if as_json else injectivity_text(summary, top))
 
 
 @app.command("train")

@@ -85,6 +85,46 @@ def fsm_text(spec: str, task: str, summary: dict, out, minimised: bool) -> str:
     return "\n".join(lines)
 
 
+def injectivity_text(report: dict, top: int) -> str:
+    """Render ``InjectivityReport.to_dict()``: both directions, their witnesses, per length."""
+    settings = report["settings"]
+    components = settings["n_components"] or "the simulation's (smaller state dimension)"
+    lines = [
+        f"injectivity on {report['task']}   A = {report['a']}   B = {report['b']}",
+        f"{report['histories']} distinct histories ({report['source']}); principal components: {components};"
+        f" merged below {settings['merge_tol']:g}, separated from {settings['separate_tol']:g} (whitened, mean squared)",
+    ]
+    for key in ("a_merges", "b_merges"):
+        d = report[key]
+        share = f" ({d['separated_pairs'] / d['merged_pairs']:.1%})" if d["merged_pairs"] else ""
+        lines += [
+            "",
+            f"{d['merging']} merges {d['merged_pairs']} pairs; {d['separating']} separates {d['separated_pairs']}{share}",
+            f"  D_s floor {_num(d['d_s_floor'])}: what any phi from {d['merging']} to {d['separating']} gets wrong here",
+        ]
+        if d["witnesses"]:
+            gap = d["output_gap"]
+            lines.append(
+                f"  output gaps of {d['separating']} on the separated pairs (nats): median {_num(gap['median'])},"
+                f" 90% {_num(gap['p90'])}, max {_num(gap['max'])}"
+            )
+            lines.append(f"  widest output gaps of {d['separating']} first (state distance, output gap in nats):")
+            width = max(len(w["first"]) for w in d["witnesses"])
+            lines += [
+                f"    {w['first']:<{width}} | {w['second']}   {_num(w['separated_distance'])}   {_num(w['output_gap'])}"
+                for w in d["witnesses"][:top]
+            ]
+        table = d["per_length"]
+        lines.append(f"  {'length':>8}{'histories':>11}{'merged':>10}{'separated':>11}{'D_s floor':>11}")
+        lines += [
+            f"  {n:>8}{h:>11}{m:>10}{s:>11}{_num(f):>11}"
+            for n, h, m, s, f in zip(
+                table["length"], table["histories"], table["merged_pairs"], table["separated_pairs"], table["d_s_floor"]
+            )
+        ]
+    return "\n".join(lines)
+
+
 def training_text(payload: dict, out) -> str:
     """Render the outcome of a training run."""
     info = payload["training"]

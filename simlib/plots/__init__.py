@@ -2,7 +2,8 @@
 
 from simlib.plots.behaviour import behaviour_figure
 from simlib.plots.convergence import convergence_figure
+from simlib.plots.injectivity import injectivity_figure
 from simlib.plots.simulation import output_colours, simulation_panel
 from simlib.plots.summary import figure4, memory_figure
 
-__all__ = ["behaviour_figure", "convergence_figure", "figure4", "memory_figure", "output_colours", "simulation_panel"]
+__all__ = ["behaviour_figure", "convergence_figure", "figure4", "injectivity_figure", "memory_figure", "output_colours", "simulation_panel"]
