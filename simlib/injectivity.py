@@ -156,7 +156,7 @@ def injectivity(
     depth: int | None = None,
     episodes: int = 500,
     seed: int = 0,
-    n_components: int | str | None = "full",
+    n_components: int | str | None = None,
     merge_tol: float = 1e-6,
     separate_tol: float = 1e-2,
 ) -> InjectivityReport:
@@ -167,10 +167,10 @@ def injectivity(
         depth: enumerate every observation sequence of up to ``depth`` observations (a
             prediction task with a finite input alphabet); ``None`` traces ``episodes``
             episodes instead (closed-loop tasks: ``a`` acts).
-        n_components: principal components kept per machine, as in :class:`simlib.Simulation`;
-            ``"full"`` (default) keeps every informative one, so nothing a machine
-            distinguishes is projected away; ``None`` is the paper's setting, the space D_s is
-            measured in.
+        n_components: principal components kept per machine, as in :class:`simlib.Simulation`:
+            ``None`` (default) is the paper's setting, the space D_s is measured in;
+            ``"full"`` keeps every informative one, so nothing a machine distinguishes is
+            projected away.
         merge_tol, separate_tol: whitened mean squared distances below which a pair counts as
             merged and at or above which it counts as separated.
     """
