@@ -10,6 +10,7 @@ ORDER = (
     "plot_analytic_machines",
     "plot_reduced_memory",
     "plot_fsm_extraction",
+    "plot_lstar_coin_lstm",
     "plot_your_own_gru",
 )
 
