@@ -58,6 +58,9 @@ def compare_command(
     driver: Annotated[
         str, typer.Option(help="Bandit tasks: which machine acts in the simulation traces, 'a' or 'b'.")
     ] = "a",
+    threads: Annotated[
+        int, typer.Option(min=1, max=1024, help="Torch threads while fitting phi (results differ slightly between counts).")
+    ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
     out: Annotated[Optional[Path], typer.Option(help="Folder for report.json, traces.nc and figure3.png.")] = None,
 ) -> None:
@@ -75,6 +78,7 @@ def compare_command(
         n_components=_components(n_components),
         driver=driver,
         critic=_critic(machine_a, machine_b),
+        threads=threads,
     )
     summary = report.to_dict()
     if out is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from simlib.tasks import label as task_label
+
 
 def _num(value: float) -> str:
     return f"{value:.3g}"
@@ -18,7 +20,7 @@ def comparison_text(report: dict) -> str:
     level = f"{boot['level']:.0%} CI"
     behaviour = report["behaviour"]
     lines = [
-        f"task {report['task']}   A = {report['a']}   B = {report['b']}",
+        f"task {task_label(report['task_config'])}   A = {report['a']}   B = {report['b']}",
         f"{report['episodes']} episodes ({report['test_episodes']} held out for scoring), seed {report['seed']}",
         "",
         f"behaviour  {behaviour['metric']} = {_num(behaviour['value'])} {behaviour['units']}"
@@ -36,7 +38,8 @@ def comparison_text(report: dict) -> str:
             f"{_num(shuffled[key]['d_s']):>14}{_num(shuffled[key]['d_o']):>14}"
         )
     notes = [
-        f"{label}: phi did not converge ({report[key]['fit_steps']} steps)"
+        f"{label}: phi's fit stopped ({report[key]['stopped']}) after {report[key]['fit_steps']} steps,"
+        f" validation MSE {_num(report[key]['validation_mse'])}"
         for key, label in (("a_to_b", "A -> B"), ("b_to_a", "B -> A"))
         if not report[key]["converged"]
     ]
@@ -90,7 +93,7 @@ def injectivity_text(report: dict, top: int) -> str:
     settings = report["settings"]
     components = settings["n_components"] or "the simulation's (smaller state dimension)"
     lines = [
-        f"injectivity on {report['task']}   A = {report['a']}   B = {report['b']}",
+        f"injectivity on {task_label(report['task_config'])}   A = {report['a']}   B = {report['b']}",
         f"{report['histories']} distinct histories ({report['source']}); principal components: {components};"
         f" merged below {settings['merge_tol']:g}, separated from {settings['separate_tol']:g} (whitened, mean squared)",
     ]

@@ -96,7 +96,7 @@ class BayesOptimalAgent(BanditAgent):
         else:
             raise TypeError(f"no Bayes-optimal solver for {type(task).__name__}")
 
-    def values(self, s: Tensor) -> Tensor:
+    def action_values_at(self, s: Tensor) -> Tensor:
         """Bayes-optimal action values ``Q*(b, a)`` ``[B, arms]`` in belief state ``s`` (reward units)."""
         s = s.to(torch.float64)
         if hasattr(self, "_packed"):
@@ -111,16 +111,18 @@ class BayesOptimalAgent(BanditAgent):
         return torch.from_numpy(self._packed.lookup(counts.cpu().numpy())).to(counts.device)
 
     def action_values(self, x: Tensor, s: Tensor) -> Tensor:
-        """``Q*`` ``[B, arms]`` for the decision made on input ``x`` in state ``s`` (``step``'s arguments)."""
-        return self.values(self.read(x, s))
+        """``Q*`` ``[B, arms]`` for the decision made on input ``x`` in state ``s``, ``step``'s
+        arguments: ``s`` is the belief *before* reading ``x``. Q at a belief itself is
+        :meth:`action_values_at`."""
+        return self.action_values_at(self.read(x, s))
 
     def policy(self, s: Tensor) -> Tensor:
-        return split_ties(self.values(s))
+        return split_ties(self.action_values_at(s))
 
     def expected_return(self) -> float:
         """The Bayes-optimal expected return from the prior (reward units, the task's discount)."""
         prior = self.belief.initial(1)
-        return float(self.values(prior).max())
+        return float(self.action_values_at(prior).max())
 
 
 class GittinsAgent(BanditAgent):

@@ -77,19 +77,20 @@ class DependentBayesAgent:
         flip, seen = self.task.decode_flip(x)
         return s.to(torch.float64) + torch.stack([flip, seen], dim=1)
 
-    def values(self, s: Tensor) -> Tensor:
+    def action_values_at(self, s: Tensor) -> Tensor:
         """``Q*(b, a)`` ``[B, 2]`` in belief state ``s`` (heads clamped to the flips seen)."""
         s = s.to(torch.float64)
         s = torch.stack([torch.minimum(s[:, 0], s[:, 1]), s[:, 1]], dim=1)
         return multilinear(self._lookup, s, self._upper)
 
     def action_values(self, x: Tensor, s: Tensor) -> Tensor:
-        return self.values(self.read(x, s))
+        """``Q*`` for the decision made on input ``x`` in the belief ``s`` before reading it."""
+        return self.action_values_at(self.read(x, s))
 
     def step(self, x: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
         s = self.read(x, s)
-        return split_ties(self.values(s)), s
+        return split_ties(self.action_values_at(s)), s
 
     def expected_return(self) -> float:
         """The Bayes-optimal expected return from the prior (reward units, the task's discount)."""
-        return float(self.values(self.initial_state(1)).max())
+        return float(self.action_values_at(self.initial_state(1)).max())

@@ -123,18 +123,19 @@ class InformativeBayesAgent(_MaskAgent):
         mask = (points[:, :-1] * self._powers.to(points.device)).sum(1)
         return self._flat.to(points.device)[mask * (self.task.horizon + 1) + points[:, -1]]
 
-    def values(self, s: Tensor) -> Tensor:
+    def action_values_at(self, s: Tensor) -> Tensor:
         """``Q*(b, a)`` ``[B, arms]`` (multilinear in the mask and the pulls between lattice points)."""
         return multilinear(self._lookup, s.to(torch.float64), self._upper)
 
     def action_values(self, x: Tensor, s: Tensor) -> Tensor:
-        return self.values(self.belief.read(x, s))
+        """``Q*`` for the decision made on input ``x`` in the belief ``s`` before reading it."""
+        return self.action_values_at(self.belief.read(x, s))
 
     def policy(self, s: Tensor) -> Tensor:
-        return split_ties(self.values(s))
+        return split_ties(self.action_values_at(s))
 
     def expected_return(self) -> float:
-        return float(self.values(self.initial_state(1)).max())
+        return float(self.action_values_at(self.initial_state(1)).max())
 
 
 class InformativeThompsonAgent(_MaskAgent):

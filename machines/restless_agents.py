@@ -290,7 +290,7 @@ class RestlessBayesAgent(_FilterAgent):
         self.expected_return_se = float("nan")
         """The standard error of the last :meth:`expected_return` estimate."""
 
-    def values(self, s: Tensor) -> Tensor:
+    def action_values_at(self, s: Tensor) -> Tensor:
         """``(E[p1], 1 - E[p1])`` ``[B, 2]`` in belief state ``s``: each arm's expected reward now."""
         m = self.filter.mean_p1(s)
         return torch.stack([m, 1.0 - m], dim=1)
@@ -304,10 +304,10 @@ class RestlessBayesAgent(_FilterAgent):
         (:func:`simlib.behaviour.bayes_regret`), which these give exactly: ``|2 E[p1] - 1|`` for the
         worse arm.
         """
-        return self.values(self.read(x, s))
+        return self.action_values_at(self.read(x, s))
 
     def policy(self, s: Tensor) -> Tensor:
-        return split_ties(self.values(s))
+        return split_ties(self.action_values_at(s))
 
     def expected_return(self, episodes: int = 20000, seed: int = 0, chunk: int = 1000) -> float:
         """Monte Carlo estimate of the Bayes-optimal expected return (own play, the task's discount).

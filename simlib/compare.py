@@ -13,6 +13,7 @@ The report answers "does A compute what B computes?" with numbers:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,7 +27,7 @@ from simlib.errors import SimlibError
 from simlib.machine import StateMachine
 from simlib.simulation import Simulation, SimulationResult
 from simlib.task import Task
-from simlib.threads import torch_threads
+from simlib.threads import FIT_THREADS, torch_threads
 from simlib.traces import sample_traces, shuffled_pairing, split_episodes
 
 
@@ -66,14 +67,15 @@ class ComparisonReport:
         directions = {"a_to_b": self.a_to_b, "b_to_a": self.b_to_a}
         return {
             "task": self.task.name,
+            "task_config": json.loads(json.dumps(self.task.config())),
             "a": self.a,
             "b": self.b,
             "episodes": self.episodes,
             "seed": self.seed,
             "test_episodes": int(self.test_traces.sizes["episode"]),
             "behaviour": self._behaviour_dict(),
-            "a_to_b": self.a_to_b.to_dict(),
-            "b_to_a": self.b_to_a.to_dict(),
+            "a_to_b": {"simulated": self.a, "simulator": self.b, **self.a_to_b.to_dict()},
+            "b_to_a": {"simulated": self.b, "simulator": self.a, **self.b_to_a.to_dict()},
             "controls": {
                 "shuffled": {
                     name: {"d_s": d.shuffled.d_s, "d_o": d.shuffled.d_o} for name, d in directions.items()
@@ -109,7 +111,7 @@ def compare(
     level: float = 0.95,
     driver: str = "a",
     critic: StateMachine | None = None,
-    threads: int | None = None,
+    threads: int | None = FIT_THREADS,
 ) -> ComparisonReport:
     """Compare machine ``a`` with reference machine ``b`` on ``task``.
 
@@ -124,7 +126,7 @@ def compare(
         critic: closed-loop tasks: a machine with exact ``action_values(x, s)`` (a Bayes-optimal
             agent) that scores each machine's per-step Bayes regret; default: ``b`` or ``a`` if
             either has them.
-        threads: torch threads while fitting phi.
+        threads: torch threads while fitting phi (one by default: see :mod:`simlib.threads`).
     """
     task = resolve_task(a, b, task)
     if driver not in ("a", "b"):
@@ -137,7 +139,9 @@ def compare(
     else:
         behaviour, statistic = prediction_divergence(traces, "b", "a", b.output), None
     measure = "return" if task.closed_loop else "kl"
-    settings = {"n_components": n_components, "test_fraction": test_fraction, "hidden": hidden, "driver": driver}
+    settings = {
+        "n_components": n_components, "test_fraction": test_fraction, "hidden": hidden, "driver": driver, "threads": threads
+    }
     estimator = Simulation(
         n_components=n_components, hidden=hidden, output_measure=measure, random_state=seed, threads=threads
     )

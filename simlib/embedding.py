@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from simlib.threads import torch_threads
+from simlib.threads import FIT_THREADS, torch_threads
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,16 @@ class FitCurves:
     """Loss (mean squared error in whitened units) at each evaluation of a fit.
 
     ``steps [n]`` optimiser steps taken, ``train [n]`` and ``validation [n]`` losses;
-    ``converged`` says the validation loss had stopped improving (see :class:`MLPEmbedding`).
+    ``converged`` says the fit ended on its own, not at the step cap; ``stopped`` says why it
+    ended: ``"closed form"``, ``"L-BFGS converged"``, ``"validation loss stopped improving"``,
+    ``"step cap"`` or ``"loss not finite"`` (see :class:`MLPEmbedding`).
     """
 
     steps: np.ndarray
     train: np.ndarray
     validation: np.ndarray
     converged: bool
+    stopped: str
 
 
 def unique_rows(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -57,7 +60,7 @@ class LinearEmbedding:
         self.coef_, *_ = np.linalg.lstsq(design, yu * np.sqrt(w)[:, None], rcond=None)
         train = _weighted_mse(self.predict(xu), yu, w)
         validation = float(np.mean((self.predict(x_val) - y_val) ** 2))
-        self.curves_ = FitCurves(np.array([0]), np.array([train]), np.array([validation]), True)
+        self.curves_ = FitCurves(np.array([0]), np.array([train]), np.array([validation]), True, "closed form")
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -87,7 +90,7 @@ class MLPEmbedding:
         patience: int = 3,
         tol: float = 1e-2,
         random_state: int = 0,
-        threads: int | None = None,
+        threads: int | None = FIT_THREADS,
     ) -> None:
         self.hidden, self.layers, self.max_steps = hidden, layers, max_steps
         self.eval_every, self.patience, self.tol = eval_every, patience, tol
@@ -128,7 +131,7 @@ class MLPEmbedding:
             return loss
 
         first = next(net.parameters())
-        best, best_state, stalled, converged = np.inf, None, 0, False
+        best, best_state, stalled, stopped = np.inf, None, 0, "step cap"
         steps, train_curve, val_curve = [], [], []
         while not steps or steps[-1] < self.max_steps:
             optimiser.step(closure)
@@ -143,12 +146,18 @@ class MLPEmbedding:
             stalled = 0 if validation < best * (1.0 - self.tol) else stalled + 1
             if validation < best:
                 best, best_state = validation, {k: v.clone() for k, v in net.state_dict().items()}
-            if stuck or stalled >= self.patience or not np.isfinite(train):
-                converged = bool(np.isfinite(train))
+            if not np.isfinite(train):
+                stopped = "loss not finite"
+            elif stuck:
+                stopped = "L-BFGS converged"
+            elif stalled >= self.patience:
+                stopped = "validation loss stopped improving"
+            if stopped != "step cap":
                 break
         net.load_state_dict(best_state)
         self.network_ = net
-        self.curves_ = FitCurves(np.array(steps), np.array(train_curve), np.array(val_curve), converged)
+        ended = stopped in ("L-BFGS converged", "validation loss stopped improving")
+        self.curves_ = FitCurves(np.array(steps), np.array(train_curve), np.array(val_curve), ended, stopped)
         return self
 
     @torch.no_grad()

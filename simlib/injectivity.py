@@ -26,6 +26,7 @@ B's states, so B cannot be reached from A. This module finds such pairs with wit
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from dataclasses import dataclass, field
 
@@ -135,9 +136,10 @@ class InjectivityReport:
                 "witnesses": self.witnesses(failure, top),
             }
 
-        settings = {key: value for key, value in self.settings.items() if key != "labels"}
+        settings = {key: value for key, value in self.settings.items() if key not in ("labels", "task_config")}
         return {
             "task": self.task,
+            "task_config": self.settings["task_config"],
             "a": self.a,
             "b": self.b,
             "histories": int(self.histories.length.shape[0]),
@@ -202,6 +204,7 @@ def injectivity(
         "n_components": n_components,
         "merge_tol": merge_tol,
         "separate_tol": separate_tol,
+        "task_config": json.loads(json.dumps(task.config())),
         "labels": history_labels(task, histories),
     }
     return InjectivityReport(task.name, label_a, label_b, histories, failures["a"], failures["b"], settings)

@@ -1,10 +1,13 @@
 """Thread-count control for the small-matrix torch work of fitting embeddings.
 
-Fitting phi multiplies matrices of a few hundred to a few thousand rows by 64 columns. On the
-2-core reference machine ``benchmarks/threads.py`` measured intra-op threading as neutral for
-~400 rows and up to twice as fast from ~3 000 rows, so fits use torch's default (every core)
-unless a caller asks for fewer -- e.g. one thread each when running several fits in parallel
-processes. Fits run under :func:`torch_threads`.
+Fitting phi multiplies matrices of a few hundred to a few thousand rows by 64 columns. The
+order of a multi-threaded reduction depends on the thread count, and L-BFGS carries such
+float32 differences into the fitted phi, so D_s and D_o moved in the second or third digit
+between one and two threads. Fits therefore run on :data:`FIT_THREADS` threads unless a caller
+asks otherwise: a result does not depend on the machine's core count, and on the 2-core
+reference machine one thread was also the cheaper (``simlib compare rnn:beta-bernoulli
+opt:beta-bernoulli``: 5.7 s wall, 6.2 s CPU against 8.9 s, 11.0 s on two). Fits run under
+:func:`torch_threads`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
+
+
+FIT_THREADS = 1
+"""Torch threads while fitting phi, unless a caller asks for others."""
 
 
 @contextmanager

@@ -161,6 +161,25 @@ def from_config(config: dict) -> Task:
     return get(name, **params)
 
 
+def label(task: Task | dict) -> str:
+    """A task's name with the parameters it changes from the registered default, so two priors
+    never look alike in a report: ``"bernoulli-bandit (a=0.5, b=0.5)"``; the bare name for the
+    default task (``task`` may be a task or its ``config()``)."""
+    config = dict(task if isinstance(task, dict) else task.config())
+    name = config.pop("name", "?")
+    if name not in _REGISTRY:
+        return name
+    default = get(name).config()
+    changed = [f"{key}={_short(value)}" for key, value in config.items() if default.get(key) != value]
+    return f"{name} ({', '.join(changed)})" if changed else name
+
+
+def _short(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(_short(v) for v in value) + ")"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _entry(name: str) -> TaskEntry:
     if name not in _REGISTRY:
         raise SimlibError(f"unknown task {name!r}; known tasks: {', '.join(names())}")

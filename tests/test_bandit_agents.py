@@ -75,8 +75,8 @@ def test_optimal_values_are_multilinear_between_count_states():
     opt = BayesOptimalAgent(tasks.get("bernoulli-bandit"))
     lo = torch.tensor([[2.0, 1.0, 0.0, 3.0]], dtype=torch.float64)
     hi = torch.tensor([[3.0, 1.0, 0.0, 3.0]], dtype=torch.float64)
-    middle = opt.values(0.25 * lo + 0.75 * hi)
-    assert torch.allclose(middle, 0.25 * opt.values(lo) + 0.75 * opt.values(hi))
+    middle = opt.action_values_at(0.25 * lo + 0.75 * hi)
+    assert torch.allclose(middle, 0.25 * opt.action_values_at(lo) + 0.75 * opt.action_values_at(hi))
 
 
 @pytest.mark.parametrize("name", ("gaussian-bandit", "gaussian-bandit-noisy"))
@@ -172,3 +172,18 @@ def test_machines_run_batched_from_any_state():
         outputs, states = unroll(machine, inputs)
         assert outputs.shape == (3, 5, 2) and states.shape == (3, 5, 4)
         assert torch.allclose(outputs.sum(-1), torch.ones(3, 5, dtype=torch.float64))
+
+
+def test_action_values_read_the_input_first_and_action_values_at_take_the_belief():
+    """``action_values(x, s)`` is Q after reading x from s; at t = 0 the input is all zeros, so
+    it equals ``action_values_at`` of the prior belief, and after a rewarded pull of arm 0 it
+    equals ``action_values_at`` of the updated belief."""
+    opt = machines.load("opt:bernoulli-bandit")
+    prior = opt.initial_state(1)
+    zeros = torch.zeros(1, opt.input_dim, dtype=torch.float64)
+    assert torch.equal(opt.action_values(zeros, prior), opt.action_values_at(prior))
+    pulled = torch.tensor([[1.0, 0.0, 1.0, 1 / 20]], dtype=torch.float64)
+    _, after = opt.step(pulled, prior)
+    assert torch.equal(opt.action_values(pulled, prior), opt.action_values_at(after))
+    q = opt.action_values_at(after)[0]
+    assert q[0] > q[1]

@@ -22,8 +22,11 @@ def test_report_dict_has_the_documented_contract(report):
     assert (summary["a"], summary["b"]) == ("history:beta-bernoulli", "opt:beta-bernoulli")
     assert (summary["episodes"], summary["seed"], summary["test_episodes"]) == (200, 1, 40)
     assert summary["behaviour"]["metric"] == "kl(b||a)" and summary["behaviour"]["value"] == 0.0
+    assert summary["settings"]["threads"] == 1
+    assert (summary["a_to_b"]["simulated"], summary["a_to_b"]["simulator"]) == (summary["a"], summary["b"])
+    assert (summary["b_to_a"]["simulated"], summary["b_to_a"]["simulator"]) == (summary["b"], summary["a"])
     for key in ("a_to_b", "b_to_a"):
-        assert {"d_s", "d_o", "linear", "converged", "n_components"} <= set(summary[key])
+        assert {"d_s", "d_o", "linear", "converged", "stopped", "n_components"} <= set(summary[key])
         assert set(summary["controls"]["shuffled"][key]) == {"d_s", "d_o"}
         low, high = summary["controls"]["bootstrap"][key]["d_s"]
         assert low <= summary[key]["d_s"] <= high

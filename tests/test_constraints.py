@@ -44,3 +44,10 @@ def test_a_checkpoint_whose_task_record_breaks_a_constraint_is_refused(tmp_path)
     torch.save(payload, tmp_path / "bad-task.pt")
     with pytest.raises(SimlibError, match="a must be a finite number > 0"):
         machines.load(str(tmp_path / "bad-task.pt"))
+
+
+def test_a_task_label_names_the_parameters_it_changes():
+    assert tasks.label(tasks.get("bernoulli-bandit")) == "bernoulli-bandit"
+    assert tasks.label(tasks.get("bernoulli-bandit", a=0.5, b=0.5)) == "bernoulli-bandit (a=0.5, b=0.5)"
+    assert tasks.label(tasks.get("bernoulli-bandit-bent")) == "bernoulli-bandit-bent"
+    assert tasks.label(tasks.get("beta-bernoulli", horizon=8).config()) == "beta-bernoulli (horizon=8)"

@@ -215,7 +215,7 @@ def expectimax(agent: RestlessBayesAgent, belief: torch.Tensor, t: int, visited:
         q_opt.append(v_opt)
         q_greedy.append(v_greedy)
     policy = agent.policy(belief)[0].numpy()
-    visited.append((np.array(q_opt), agent.values(belief)[0].numpy(), policy))
+    visited.append((np.array(q_opt), agent.action_values_at(belief)[0].numpy(), policy))
     return max(q_opt), float(policy @ np.array(q_greedy))
 
 

@@ -188,3 +188,14 @@ def test_traces_holding_nan_states_are_refused_by_fit_and_score():
         fitted.score(broken)
     with pytest.raises(SimlibError, match="a_state hold NaN"):
         Simulation(random_state=0).fit(broken, source="a", target="b", simulator=opt)
+
+
+def test_a_fit_says_why_it_stopped(coin_split):
+    """The step cap is not convergence, and says so; the closed form and L-BFGS's own end are."""
+    capped = _score(coin_split, "opt", "history", max_steps=20)
+    assert (capped.curves.stopped, capped.converged) == ("step cap", False)
+    assert capped.to_dict()["stopped"] == "step cap"
+    linear = _score(coin_split, "history", "opt", phi="linear")
+    assert (linear.curves.stopped, linear.converged) == ("closed form", True)
+    full = _score(coin_split, "opt", "history")
+    assert full.converged == (full.curves.stopped in ("L-BFGS converged", "validation loss stopped improving"))
