@@ -8,7 +8,7 @@ from simlib.tasks.gamma_exponential import GammaExponential
 from simlib.tasks.gaussian import GammaNormal, NormalGamma, NormalNormal
 from simlib.tasks.informative_arm import InformativeArmBandit
 from simlib.tasks.restless import RestlessBandit
-from simlib.tasks.registry import from_config, get, names, register, summary
+from simlib.tasks.registry import from_config, get, label, names, register, summary
 
 __all__ = [
     "BanditTask",
@@ -26,6 +26,7 @@ __all__ = [
     "from_config",
     "get",
     "names",
+    "label",
     "register",
     "summary",
 ]
