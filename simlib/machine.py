@@ -22,6 +22,10 @@ from simlib.families import OutputFamily
 class StateMachine(Protocol):
     """Any object with these members is a machine; nothing needs to subclass it.
 
+    ``output`` must be a simlib output family (:class:`simlib.families.OutputFamily`:
+    ``Bernoulli()``, ``Categorical(k)``, ``Normal()``, ``Policy(k)``, ...): divergences, sampling
+    the driver's actions and the figures all go through it, and ``y`` holds its parameters.
+
     Optional members used when present: ``spec`` (the string it was loaded from),
     ``state_names`` (labels of the ``state_dim`` coordinates).
     """
