@@ -163,3 +163,28 @@ def test_every_command_line_exits_0_or_2_with_one_line_and_no_partial_file(place
     check()
     codes = [code for code, _ in seen]
     assert codes.count(2) > 20 and codes.count(0) > 5, f"the generated cases were too one-sided: {codes}"
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(
+    st.sampled_from(TASKS + ["gaussian-bandit", "dirichlet-categorical-5", "restless-bandit", "informative-arm-bandit"]),
+    st.dictionaries(
+        st.sampled_from(["a", "b", "horizon", "arms", "discount", "alpha", "noise_std", "shape", "rate", "nope"]),
+        st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-2**70, 2**70), st.text(max_size=3),
+                  st.none(), st.booleans(), st.tuples(st.floats(-2, 2), st.floats(-2, 2))),
+        max_size=3,
+    ),
+)
+def test_task_parameters_give_a_task_or_one_simlib_error(name, overrides):
+    from simlib import SimlibError, machines, tasks
+
+    try:
+        task = tasks.get(name, **overrides)
+    except SimlibError as error:
+        assert "\n" not in str(error)
+        return
+    assert tasks.from_config(task.config()).config() == task.config()
+    try:
+        machines.load(f"opt:{name}", task=task)
+    except SimlibError as error:
+        assert "\n" not in str(error)
