@@ -9,7 +9,8 @@ project = "simlib"
 author = "simlib developers"
 copyright = "simlib developers"
 
-extensions = ["sphinx_gallery.gen_gallery", "myst_parser"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx_gallery.gen_gallery", "myst_parser"]
+autodoc_member_order = "bysource"
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
