@@ -5,12 +5,12 @@ from __future__ import annotations
 from simlib.tasks import label as task_label
 
 
-def _num(value: float) -> str:
-    return f"{value:.3g}"
+def _num(value: float | None) -> str:
+    return "unavailable" if value is None else f"{value:.3g}"
 
 
-def _interval(bounds: list[float]) -> str:
-    return f"[{_num(bounds[0])}, {_num(bounds[1])}]"
+def _interval(bounds: list[float] | None) -> str:
+    return "—" if bounds is None else f"[{_num(bounds[0])}, {_num(bounds[1])}]"
 
 
 def comparison_text(report: dict) -> str:

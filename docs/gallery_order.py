@@ -12,6 +12,7 @@ ORDER = (
     "plot_fsm_extraction",
     "plot_lstar_coin_lstm",
     "plot_your_own_gru",
+    "plot_your_own_environment",
 )
 
 

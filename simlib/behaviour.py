@@ -6,6 +6,10 @@
   it plays its own episodes on the same sampled tasks, using the pseudo-reward (the true mean
   of the chosen arm) so the standard error is small; and, given an exact belief-MDP value
   function, each machine's per-step Bayes regret ``Q*(b, a*) - Q*(b, a)``.
+
+An environment that gives no expected rewards (a user's, through ``simlib.tasks.gym_task``)
+leaves them NaN in the traces: eq. (3) then uses the sampled rewards, and
+:func:`unavailable_measures` names what cannot be measured rather than reporting NaN.
 """
 
 from __future__ import annotations
@@ -99,6 +103,29 @@ def step_mean_rewards(traces: xr.Dataset) -> np.ndarray:
     return means if means.ndim == 3 else np.broadcast_to(means[:, None, :], (*means.shape[:1], traces.sizes["time"], means.shape[1]))
 
 
+def has_expected_rewards(traces: xr.Dataset) -> bool:
+    """Whether a closed-loop trace knows every action's expected reward at every step; an
+    environment that does not give them (``simlib.tasks.gym_task``) leaves ``mean_reward`` NaN."""
+    return "mean_reward" in traces and bool(np.isfinite(traces["mean_reward"].values).all())
+
+
+def unavailable_measures(traces: xr.Dataset) -> dict[str, str]:
+    """The measures these traces cannot give, each with the reason (empty when none is missing).
+
+    Without expected rewards: the pseudo-reward (the behavioural return difference falls back to
+    the sampled rewards), the expected regret and suboptimal choices of own play, and D_o with the
+    ``"return"`` output measure (which scores both policies by every action's expected reward).
+    """
+    if not int(traces.attrs.get("closed_loop", "mean_reward" in traces)) or has_expected_rewards(traces):
+        return {}
+    why = "the environment gives no expected reward of every action (info['mean_reward'])"
+    return {
+        "pseudo_reward": f"{why}; the behavioural return difference uses the sampled rewards",
+        "expected_regret": why,
+        "d_o": f"{why}, which D_o ('return') scores both policies by",
+    }
+
+
 def expected_regret(traces: xr.Dataset) -> np.ndarray:
     """The driver's expected regret per step, ``max_a mean_reward - expected_reward``: ``[E, T]`` (Wang's R_T summand)."""
     return step_mean_rewards(traces).max(-1) - traces["expected_reward"].values
@@ -120,12 +147,26 @@ def bayes_regret(traces: xr.Dataset, name: str, critic: str, critic_machine: Sta
 def own_play(
     task: Task, machine: StateMachine, episodes: int, seed: int, critic: StateMachine | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """``machine`` plays its own episodes: (discounted pseudo-rewards ``[E, T]``, Bayes regret ``[E, T]`` or None)."""
+    """``machine`` plays its own episodes: (discounted pseudo-rewards ``[E, T]``, Bayes regret ``[E, T]`` or None).
+
+    In an environment that gives no expected rewards (:func:`has_expected_rewards`) the rewards
+    are the sampled ones."""
+    traces = _played(task, machine, episodes, seed, critic)
+    return _rewards(traces, has_expected_rewards(traces)), _regret(traces, critic)
+
+
+def _played(task: Task, machine: StateMachine, episodes: int, seed: int, critic: StateMachine | None) -> xr.Dataset:
     machines = {"m": machine} if critic is None else {"m": machine, "critic": critic}
-    traces = sample_traces(task, machines, episodes, seed, driver="m")
-    rewards = traces["expected_reward"].values * discounts(traces)
-    regret = None if critic is None else bayes_regret(traces, "m", "critic", critic)
-    return rewards, regret
+    return sample_traces(task, machines, episodes, seed, driver="m")
+
+
+def _rewards(traces: xr.Dataset, expected: bool) -> np.ndarray:
+    """Discounted pseudo-rewards ``[E, T]``, or the sampled rewards if ``expected`` is False."""
+    return traces["expected_reward" if expected else "reward"].values * discounts(traces)
+
+
+def _regret(traces: xr.Dataset, critic: StateMachine | None) -> np.ndarray | None:
+    return None if critic is None else bayes_regret(traces, "m", "critic", critic)
 
 
 def evaluate_play(
@@ -156,11 +197,14 @@ def return_difference(
     """Eq. (3) with pseudo-rewards: ``|mean return(a) - mean return(b)|`` on the same sampled tasks.
 
     Both play the same task parameters (same seed); the standard error is that of the paired
-    per-episode differences. With a ``critic`` (a machine with ``action_values``), also each
+    per-episode differences. Where the environment gives no expected rewards the returns are
+    of the sampled rewards (units ``"reward (sampled)"``; the paper's eq. 3 as written). With a ``critic`` (a machine with ``action_values``), also each
     machine's mean per-step Bayes regret.
     """
-    rewards_a, regret_a = own_play(task, a, episodes, seed, critic)
-    rewards_b, regret_b = own_play(task, b, episodes, seed, critic)
+    played = [_played(task, machine, episodes, seed, critic) for machine in (a, b)]
+    expected = all(has_expected_rewards(traces) for traces in played)
+    rewards_a, rewards_b = (_rewards(traces, expected) for traces in played)
+    regret_a, regret_b = (_regret(traces, critic) for traces in played)
     per_episode = rewards_a.sum(1) - rewards_b.sum(1)
     regret = {} if critic is None else {"a": float(regret_a.mean()), "b": float(regret_b.mean())}
     return Behaviour(
@@ -168,7 +212,7 @@ def return_difference(
         value=float(abs(per_episode.mean())),
         per_episode=per_episode,
         per_time=(rewards_a - rewards_b).mean(0),
-        units="reward",
+        units="reward" if expected else "reward (sampled)",
         standard_error=float(per_episode.std(ddof=1) / np.sqrt(episodes)) if episodes > 1 else float("nan"),
         returns={"a": float(rewards_a.sum(1).mean()), "b": float(rewards_b.sum(1).mean())},
         regret=regret,

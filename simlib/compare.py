@@ -21,7 +21,7 @@ import torch
 import xarray as xr
 
 import simlib
-from simlib.behaviour import Behaviour, prediction_divergence, return_difference
+from simlib.behaviour import Behaviour, prediction_divergence, return_difference, unavailable_measures
 from simlib.bootstrap import bootstrap_ci
 from simlib.errors import SimlibError
 from simlib.machine import StateMachine
@@ -62,6 +62,7 @@ class ComparisonReport:
     settings: dict
     traces: xr.Dataset = field(repr=False)
     test_traces: xr.Dataset = field(repr=False)
+    unavailable: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         directions = {"a_to_b": self.a_to_b, "b_to_a": self.b_to_a}
@@ -74,6 +75,7 @@ class ComparisonReport:
             "seed": self.seed,
             "test_episodes": int(self.test_traces.sizes["episode"]),
             "behaviour": self._behaviour_dict(),
+            "unavailable": self.unavailable,
             "a_to_b": {"simulated": self.a, "simulator": self.b, **self.a_to_b.to_dict()},
             "b_to_a": {"simulated": self.b, "simulator": self.a, **self.b_to_a.to_dict()},
             "controls": {
@@ -157,7 +159,10 @@ def compare(
         "resamples": resamples,
         "behaviour": interval(behaviour.per_episode, statistic),
         **{
-            name: {"d_s": interval(d.mlp.d_s_per_episode), "d_o": interval(d.mlp.d_o_per_episode, statistic)}
+            name: {
+                "d_s": interval(d.mlp.d_s_per_episode),
+                "d_o": None if d.mlp.d_o_per_episode is None else interval(d.mlp.d_o_per_episode, statistic),
+            }
             for name, d in (("a_to_b", a_to_b), ("b_to_a", b_to_a))
         },
     }
@@ -174,6 +179,7 @@ def compare(
         settings=settings,
         traces=traces,
         test_traces=test,
+        unavailable=unavailable_measures(traces),
     )
 
 
@@ -183,7 +189,10 @@ def resolve_task(a: StateMachine, b: StateMachine, task: Task | None) -> Task:
     named = [getattr(m, "task", None) for m in (a, b)]
     for machine, own in zip((a, b), named):
         reference = task or next((t for t in named if t is not None), None)
-        if own is not None and reference is not None and own.config() != reference.config():
+        accepts = getattr(task, "accepts_machines_for", None)  # a user's environment shaped like own
+        if own is not None and reference is not None and own.config() != reference.config() and not (
+            accepts is not None and accepts(own)
+        ):
             other = "" if own.name != reference.name else " with other parameters"
             raise SimlibError(
                 f"machine {getattr(machine, 'spec', type(machine).__name__)!r} is built for task "

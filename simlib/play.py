@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from simlib.behaviour import expected_regret, step_mean_rewards
+from simlib.behaviour import expected_regret, step_mean_rewards, unavailable_measures
+from simlib.errors import SimlibError
 from simlib.machine import StateMachine
 from simlib.task import Task
 from simlib.traces import sample_traces
@@ -67,6 +68,9 @@ def own_play_records(
     parts: dict[str, list[np.ndarray]] = {key: [] for key in ("regret", "suboptimal", "reward", "observed", "action", "theta", "means")}
     for i, start in enumerate(range(0, episodes, chunk)):
         traces = sample_traces(task, {"m": machine}, min(chunk, episodes - start), seed + i, driver="m")
+        missing = unavailable_measures(traces)
+        if missing:
+            raise SimlibError(f"own play's regret and suboptimal choices are unavailable on {task.name}: {missing['expected_regret']}")
         means = step_mean_rewards(traces)
         actions = traces["action"].values.astype(int)
         chosen = np.take_along_axis(means, actions[..., None], -1)[..., 0]

@@ -25,11 +25,12 @@ import torch
 import xarray as xr
 
 import simlib
-from simlib.behaviour import divergence, reward_gap
+from simlib.behaviour import divergence, has_expected_rewards, reward_gap, unavailable_measures
 from simlib.embedding import FitCurves, LinearEmbedding, MLPEmbedding
 from simlib.errors import SimlibError
 from simlib.machine import StateMachine
 from simlib.traces import require_machine
+from simlib.threads import FIT_THREADS
 from simlib.whitening import fit_whitening
 
 OUTPUT_MEASURES = ("kl", "js", "return")
@@ -44,18 +45,21 @@ class SimulationResult:
     ``d_s_per_episode [E]``, ``d_o_per_episode [E]``, ``embedded [E, T, k_target]``
     (``phi(z_source)``), ``target_whitened [E, T, k_target]``, ``simulated_output [E, T, P]``
     (``f_target`` at the embedded states).
+
+    ``d_o`` and its arrays are None when the output measure cannot be computed from the traces
+    (``"return"`` in an environment that gives no expected rewards); ``output_measure`` says why.
     """
 
     source: str
     target: str
     phi: str
     d_s: float
-    d_o: float
+    d_o: float | None
     output_measure: str
     d_s_per_time: np.ndarray
-    d_o_per_time: np.ndarray
+    d_o_per_time: np.ndarray | None
     d_s_per_episode: np.ndarray
-    d_o_per_episode: np.ndarray
+    d_o_per_episode: np.ndarray | None
     n_components: tuple[int, int]
     explained_variance: tuple[float, float]
     curves: FitCurves
@@ -75,6 +79,7 @@ class SimulationResult:
             "n_components": list(self.n_components),
             "explained_variance": list(self.explained_variance),
             "converged": self.converged,
+            "stopped": self.curves.stopped,
             "fit_steps": int(self.curves.steps[-1]),
             "validation_mse": float(self.curves.validation.min()),
         }
@@ -96,7 +101,8 @@ class Simulation:
             ``"return"`` for policies on closed-loop traces (eq. 3): the absolute mean difference
             of the pseudo-return both policies would earn along the traced stream.
         random_state: seeds the validation split and the MLP.
-        threads: torch intra-op threads while fitting (see :mod:`simlib.threads`).
+        threads: torch intra-op threads while fitting (one by default, so results do not
+            depend on the machine's core count; None: torch's default; see :mod:`simlib.threads`).
     """
 
     def __init__(
@@ -108,7 +114,7 @@ class Simulation:
         validation_fraction: float = 0.15,
         output_measure: str = "kl",
         random_state: int = 0,
-        threads: int | None = None,
+        threads: int | None = FIT_THREADS,
     ) -> None:
         self.n_components = n_components
         self.phi = phi
@@ -172,7 +178,10 @@ class Simulation:
         state_error = ((embedded - z_tgt) ** 2).mean(-1)
         simulated = self._step_from(embedded, traces["input"].values)
         original = traces[f"{source}_output"].values
-        if self.output_measure == "return":
+        if self.output_measure == "return" and not has_expected_rewards(traces):
+            output_error, d_o = None, None
+            units = f"unavailable: {unavailable_measures(traces)['d_o']}"
+        elif self.output_measure == "return":
             output_error = reward_gap(traces, original, simulated)
             d_o, units = abs(float(output_error.sum(1).mean())), "|pseudo-return(original) - pseudo-return(simulated)|"
         else:
@@ -187,9 +196,9 @@ class Simulation:
             d_o=d_o,
             output_measure=units,
             d_s_per_time=state_error.mean(0),
-            d_o_per_time=output_error.mean(0),
+            d_o_per_time=None if output_error is None else output_error.mean(0),
             d_s_per_episode=state_error.mean(1),
-            d_o_per_episode=output_error.sum(1),
+            d_o_per_episode=None if output_error is None else output_error.sum(1),
             n_components=(self.source_whitening_.n_components, self.target_whitening_.n_components),
             explained_variance=(
                 float(self.source_whitening_.explained.sum()),

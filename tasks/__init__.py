@@ -1,4 +1,10 @@
-"""Task distributions: priors, observation and reward models, episodes, the registry."""
+"""Task distributions: priors, observation and reward models, episodes, the registry.
+
+Gymnasium, both ways (the ``gym`` extra; imported only when used): ``GymTask`` plays any
+Gymnasium environment with discrete actions as an interactive task (:mod:`simlib.tasks.gym_task`);
+``TaskEnv`` and ``TaskVectorEnv`` are simlib's interactive tasks as Gymnasium environments, and
+importing :mod:`simlib.tasks.gym_env` registers them as ``simlib/TASK``.
+"""
 
 from simlib.tasks.bandits import BanditTask, BernoulliBandit, GaussianBandit
 from simlib.tasks.beta_bernoulli import BetaBernoulli
@@ -29,4 +35,19 @@ __all__ = [
     "label",
     "register",
     "summary",
+    "GymTask",
+    "TaskEnv",
+    "TaskVectorEnv",
+    "register_envs",
 ]
+
+_GYMNASIUM = {"GymTask": "gym_task", "TaskEnv": "gym_env", "TaskVectorEnv": "gym_env", "register_envs": "gym_env"}
+
+
+def __getattr__(name: str):
+    """The Gymnasium adapters, imported on first use so that ``import simlib.tasks`` needs no gymnasium."""
+    if name in _GYMNASIUM:
+        from importlib import import_module
+
+        return getattr(import_module(f"simlib.tasks.{_GYMNASIUM[name]}"), name)
+    raise AttributeError(f"module 'simlib.tasks' has no attribute {name!r}")

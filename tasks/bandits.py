@@ -8,6 +8,7 @@ action, reward and trial number); the output is a policy over arms.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import ClassVar
@@ -115,6 +116,20 @@ class BanditTask(ABC):
         width = len(self.theta_names)
         return state[:, :-width], state[:, -width:]
 
+    def reward_bounds(self) -> tuple[float, float]:
+        """The least and the largest reward the task can pay (``-inf``/``inf`` where unbounded)."""
+        return (-math.inf, math.inf)
+
+    def input_bounds(self) -> tuple[Tensor, Tensor]:
+        """Elementwise bounds of every input, ``(low [input_dim], high [input_dim])`` float64: the
+        one-hot action and the time in [0, 1], the reward's code within :meth:`reward_bounds`
+        (what a Gymnasium observation space declares, :mod:`simlib.tasks.gym_env`)."""
+        low = torch.zeros(self.input_dim, dtype=torch.float64)
+        high = torch.ones(self.input_dim, dtype=torch.float64)
+        least, largest = self.reward_bounds()
+        low[self.arms : -1], high[self.arms : -1] = min(least, 0.0), max(largest, 0.0)
+        return low, high
+
     def first_input(self, episodes: int) -> Tensor:
         return torch.zeros(episodes, self.input_dim, dtype=torch.float64)
 
@@ -172,6 +187,9 @@ class BernoulliBandit(BanditTask):
     def draw_rewards(self, means: Tensor, generator: torch.Generator) -> Tensor:
         return bernoulli_rewards(means, generator)
 
+    def reward_bounds(self) -> tuple[float, float]:
+        return (0.0, 1.0)
+
 
 @dataclass(frozen=True)
 class GaussianBandit(BanditTask):
@@ -218,6 +236,9 @@ class MirroredArms(BanditTask):
 
     def prior_mean_reward(self) -> float:
         return 0.5
+
+    def reward_bounds(self) -> tuple[float, float]:
+        return (0.0, 1.0)
 
     def decode_flip(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """The ``p1``-coin flip an input reports: ``(y [B], seen [B])``, ``y = r`` after arm 1, ``1 - r``

@@ -90,6 +90,15 @@ class InformativeArmBandit(BanditTask):
         per_candidate = (self.target_reward + (self.candidates - 1) * self.other_reward) / self.candidates
         return (self.candidates * per_candidate + clue) / self.arms
 
+    def reward_bounds(self) -> tuple[float, float]:
+        values = self.reward_values()
+        return (float(values.min()), float(values.max()))
+
+    def input_bounds(self) -> tuple[Tensor, Tensor]:
+        if self.reward_code == "scalar":
+            return super().input_bounds()
+        return torch.zeros(self.input_dim, dtype=torch.float64), torch.ones(self.input_dim, dtype=torch.float64)
+
     def encode_reward(self, reward: Tensor) -> Tensor:
         if self.reward_code == "scalar":
             return reward[:, None]

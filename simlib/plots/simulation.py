@@ -99,7 +99,8 @@ def simulation_panel(report: ComparisonReport, fig: Figure | None = None) -> Fig
                 points = result.embedded
                 title = (
                     f"{shown.upper()} embedded in {space.upper()} ({space.upper()} simulates {shown.upper()})\n"
-                    f"D_s = {result.d_s:.3g}, D_o = {result.d_o:.3g} {report.behaviour.units}"
+                    f"D_s = {result.d_s:.3g}, "
+                    + ("D_o unavailable" if result.d_o is None else f"D_o = {result.d_o:.3g} {report.behaviour.units}")
                 )
             colour = colour.reshape(points.shape[0], points.shape[1], -1)
             artist = _panel(axes[row, col], points, colour, norm, title, space.upper())
