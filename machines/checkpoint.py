@@ -1,8 +1,9 @@
 """Checkpoints: plain dicts of tensors and data, readable with ``torch.load(weights_only=True)``.
 
-Layout (format ``simlib-checkpoint`` version 1)::
+Layout (format ``simlib-checkpoint`` version 2, see :mod:`simlib.formats`)::
 
-    format, version        "simlib-checkpoint", 1
+    format, version        "simlib-checkpoint", 2
+    written_by             {"simlib": ..., "torch": ..., "numpy": ...} (version 2 on)
     architecture           {"kind": "lstm", "input_dim": int, "hidden": int, "output": family config}
     task                   the task's config (name and every parameter)
     state_dict             the current (final) weights
@@ -12,6 +13,8 @@ Layout (format ``simlib-checkpoint`` version 1)::
     resume                 optimiser and generator state (only while a run is unfinished)
 
 No pickled code, ever: a file that is not such a dict gets a clear :class:`SimlibError`.
+Version 1 files (the first shipped agents) are migrated on read by :func:`migrate`; a file from
+a newer simlib is refused with a line saying so.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from simlib import formats
 from simlib.errors import SimlibError
 from simlib.families import family_from_config
 from simlib.io import atomic_path
@@ -31,7 +35,7 @@ from simlib.machines.lstm import lstm_agent
 from simlib import tasks as task_registry
 
 FORMAT = "simlib-checkpoint"
-VERSION = 1
+VERSION = formats.CURRENT["checkpoint"]
 _REQUIRED = ("architecture", "task", "state_dict", "snapshots", "training")
 MAX_WIDTH = 1 << 16
 """Largest input or hidden width a checkpoint may record."""
@@ -42,7 +46,8 @@ MAX_INFLATED = 4 << 30
 def save_checkpoint(payload: dict, path: str | os.PathLike) -> Path:
     """Write a checkpoint atomically (temporary file, then rename)."""
     with atomic_path(path) as temporary:
-        torch.save({"format": FORMAT, "version": VERSION, **payload}, temporary)
+        stamped = {**payload, "format": FORMAT, "version": VERSION, "written_by": formats.written_by()}
+        torch.save(stamped, temporary)
     return Path(path)
 
 
@@ -58,14 +63,23 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         raise SimlibError(f"{path} is not a readable simlib checkpoint ({_why(error)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise SimlibError(f"{path} is not a simlib checkpoint")
-    if payload.get("version") != VERSION:
-        raise SimlibError(f"{path} has checkpoint version {payload.get('version')}; this simlib reads {VERSION}")
+    payload = migrate(payload, formats.require_readable("checkpoint", payload.get("version"), str(path)))
     missing = [key for key in _REQUIRED if key not in payload]
     if missing:
         raise SimlibError(f"{path} is an incomplete simlib checkpoint (missing {', '.join(missing)})")
     problem = schema_problem(payload)
     if problem:
         raise SimlibError(f"{path} is not a valid simlib checkpoint: {problem}")
+    return payload
+
+
+def migrate(payload: dict, version: int) -> dict:
+    """A checkpoint of format ``version`` brought to the current layout (a new dict), the one
+    place where old files are read differently: version 1 recorded no ``written_by``."""
+    payload = dict(payload)
+    if version < 2:
+        payload["written_by"] = {"simlib": "before 0.1.0 (unrecorded)", "torch": "unrecorded", "numpy": "unrecorded"}
+    payload["version"] = VERSION
     return payload
 
 

@@ -31,6 +31,7 @@ from sklearn.manifold import MDS
 import simlib
 from simlib.behaviour import divergence, own_play
 from simlib.device import resolve_device
+from simlib import formats
 from simlib.errors import SimlibError
 from simlib.io import atomic_path
 from simlib.machine import StateMachine, unroll
@@ -210,6 +211,7 @@ def analyse(
         coords={"point_run": ("point", point_run), "point_step": ("point", np.asarray(point_step, dtype=np.int64))},
         attrs={
             "simlib_convergence": 1,
+            **formats.flat_stamp("convergence"),
             "task": task.name,
             "task_config": json.dumps(task.config()),
             "closed_loop": int(task.closed_loop),
@@ -263,6 +265,7 @@ def load_convergence(path: str | os.PathLike) -> xr.Dataset:
         raise SimlibError(f"cannot read a convergence analysis from {path}: {error}") from None
     if "simlib_convergence" not in dataset.attrs:
         raise SimlibError(f"{path} is not a simlib convergence file")
+    formats.require_readable("convergence", int(dataset.attrs.get("format_version", dataset.attrs["simlib_convergence"])), str(path))
     return dataset
 
 

@@ -31,6 +31,7 @@ import torch
 import xarray as xr
 
 import simlib
+from simlib import formats
 from simlib.errors import SimlibError
 from simlib.io import atomic_path
 from simlib.machine import StateMachine, check_machine, describe, state_names, unroll
@@ -76,6 +77,7 @@ def sample_traces(
         require_finite(machines[name], name, states, "states")
     attrs = {
         "simlib_traces": 2,
+        **formats.flat_stamp("traces"),
         "task": json.dumps(task.config()),
         "machines": json.dumps({name: describe(m) for name, m in machines.items()}),
         "seed": int(seed),
@@ -259,4 +261,5 @@ def load_traces(path: str | os.PathLike) -> xr.Dataset:
         raise SimlibError(f"cannot read traces from {path}: {error}") from None
     if "simlib_traces" not in traces.attrs:
         raise SimlibError(f"{path} is not a simlib trace file")
+    formats.require_readable("traces", int(traces.attrs.get("format_version", traces.attrs["simlib_traces"])), str(path))
     return traces

@@ -152,10 +152,13 @@ def test_bad_checkpoints_are_one_line_errors(capsys, tmp_path, checkpoint, name)
 def test_a_checkpoint_of_another_format_version_is_refused_by_name(capsys, tmp_path, checkpoint):
     import torch
 
+    from simlib.formats import CURRENT
+
     payload = torch.load(checkpoint, weights_only=True)
-    torch.save({**payload, "version": payload["version"] + 1}, tmp_path / "newer.pt")
+    newer = CURRENT["checkpoint"] + 1
+    torch.save({**payload, "version": newer}, tmp_path / "newer.pt")
     code, _, err = run(capsys, "compare", str(tmp_path / "newer.pt"), "opt:beta-bernoulli")
-    assert code == 2 and f"checkpoint version {payload['version'] + 1}" in err and err.count("\n") == 1, err
+    assert code == 2 and f"checkpoint version {newer}, written by a newer simlib" in err and err.count("\n") == 1, err
 
 
 def test_checkpoint_for_another_task_is_refused(capsys, checkpoint):
