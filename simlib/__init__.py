@@ -6,6 +6,13 @@ approximate simulation and finite-machine extraction. Tasks and machines live in
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+_HERE = Path(__file__).parent
+if not (_HERE / "tasks").is_dir() and (_HERE.parent / "tasks" / "__init__.py").is_file():
+    # A source checkout on sys.path (``python -m pytest`` in the repository): the layers that
+    # install as simlib.tasks, simlib.machines, ... are the checkout's sibling folders.
+    __path__.append(str(_HERE.parent))
 
 try:
     __version__ = version("simlib-agents")
@@ -13,6 +20,15 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 from simlib.errors import SimlibError
-from simlib.machine import StateMachine, unroll
 
 __all__ = ["SimlibError", "StateMachine", "unroll", "__version__"]
+
+
+def __getattr__(name: str):
+    """``StateMachine`` and ``unroll``, imported on first use: importing torch takes about a
+    second, and ``simlib --help`` or a mistyped option should not wait for it."""
+    if name in ("StateMachine", "unroll"):
+        from simlib import machine
+
+        return getattr(machine, name)
+    raise AttributeError(f"module 'simlib' has no attribute {name!r}")
