@@ -121,3 +121,21 @@ def test_the_command_prints_json_text_and_a_figure(capsys, tmp_path):
     assert "opt:beta-bernoulli merges 34 pairs; history:beta-bernoulli separates 34" in text
     assert main([*argv[:3], "--depth", "40"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_traced_floor_weights_each_history_by_how_often_it_was_traced():
+    report = injectivity(coin("opt"), coin("history"), episodes=40, n_components="full")
+    histories = report.histories
+    assert histories.weight.sum() == 40 * tasks.get("beta-bernoulli").horizon and histories.weight.max() > 1
+    repeats = histories.weight.astype(int)
+    z = fit_whitening(np.repeat(histories.states["b"], repeats, axis=0)).transform(histories.states["b"])
+    groups = {}
+    for i, word in enumerate(report.settings["labels"]):
+        flips = [] if word == "(start)" else word.split()
+        groups.setdefault((flips.count("1"), len(flips)), []).append(i)
+    left = 0.0
+    for rows in groups.values():
+        w = histories.weight[rows]
+        mean = (w[:, None] * z[rows]).sum(0) / w.sum()
+        left += (w * ((z[rows] - mean) ** 2).mean(-1)).sum()
+    assert report.a_merges.d_s_floor == pytest.approx(left / histories.weight.sum(), rel=1e-10)
