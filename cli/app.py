@@ -1,27 +1,43 @@
-"""The ``simlib`` command line: parse, call the library, print or write. No analysis here."""
+"""The ``simlib`` command line: parse, call the library, print or write. No analysis here.
+
+Start-up is kept light: torch, xarray, scikit-learn and the registries are imported inside the
+commands, so ``simlib --help`` and a mistyped command or option answer in a fraction of a second.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
-from simlib import tasks as task_registry
-from simlib.cli.report_text import comparison_text, fsm_text, injectivity_text, reproduce_text, training_text, wang_text
-from simlib.compare import compare as run_compare
 from simlib.errors import SimlibError
-from simlib.fsm import extract_on_task, write_graph
 from simlib.io import atomic_path, require_writable_file, require_writable_folder, write_text
-from simlib.machines import bayes_optimal, keep_final_snapshot, load, require_bayes_optimal, save_checkpoint, specs
-from simlib.parsing import positive_integer
-from simlib.random import MAX_SEED
-from simlib.task import Task
-from simlib.traces import save_traces
-from simlib.training.recipes import settings_class, train
-from simlib.training.reproduce import Reproduction, ReproduceSettings, select_tasks
+from simlib.parsing import natural_number, positive_integer
+from simlib.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from simlib.machine import StateMachine
+    from simlib.task import Task
+
+MAX_SEED = 2**62
+"""simlib.random.MAX_SEED, repeated here so that parsing options needs no torch (a test keeps them equal)."""
+
+
+class _Commands(TyperGroup):
+    """Typer's group, with 'did you mean ...?' for a mistyped command."""
+
+    def resolve_command(self, ctx, args):
+        name = args[0] if args else None
+        if name is not None and not name.startswith("-") and self.get_command(ctx, name) is None:
+            hint = did_you_mean(name, self.list_commands(ctx))
+            ctx.fail(f"unknown command {name!r}{hint}; simlib --help lists them")
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
     name="simlib",
@@ -29,6 +45,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Commands,
 )
 
 
@@ -42,16 +59,53 @@ def _components(value: Optional[str]) -> int | str | None:
 
 
 def _task(name: Optional[str]) -> Task | None:
+    from simlib import tasks as task_registry
+
     return task_registry.get(name) if name else None
+
+
+def _seeds(value: Optional[str]) -> tuple[int, ...] | None:
+    """``--seeds 0,1,2``: distinct ASCII whole numbers up to MAX_SEED."""
+    if value is None:
+        return None
+    seeds = tuple(natural_number(part.strip()) for part in value.split(","))
+    if not seeds or None in seeds or any(seed > MAX_SEED for seed in seeds):
+        raise typer.BadParameter(
+            f"expected seeds from 0 to {MAX_SEED} separated by commas, got {value!r}", param_hint="--seeds"
+        )
+    if len(set(seeds)) != len(seeds):
+        raise typer.BadParameter(f"a seed is repeated in {value!r}", param_hint="--seeds")
+    return seeds
+
+
+def _load_all(specs: list[str], task: Task | None) -> list[StateMachine]:
+    """Load the machines of one comparison; a machine that names no task (a ``py:`` factory's)
+    takes the task of the others."""
+    from simlib.machines import load
+
+    machines = [load(spec, task) for spec in specs]
+    known = task or next((m.task for m in machines if getattr(m, "task", None) is not None), None)
+    for spec, machine in zip(specs, machines):
+        if getattr(machine, "task", None) is None:
+            if known is None:
+                raise SimlibError(f"machine {spec!r} names no task and neither do the others; pass --task")
+            machine.task = known
+    return machines
 
 
 @app.command("compare")
 def compare_command(
-    a: Annotated[str, typer.Argument(help="Machine spec A, e.g. history:beta-bernoulli.")],
+    a: Annotated[str, typer.Argument(help="Machine spec A, e.g. history:beta-bernoulli or py:my_agents:make.")],
     b: Annotated[str, typer.Argument(help="Reference machine spec B, e.g. opt:beta-bernoulli.")],
     task: Annotated[Optional[str], typer.Option(help="Task name (default: the machines' own task).")] = None,
     episodes: Annotated[int, typer.Option(min=10, help="Episodes to trace.")] = 500,
-    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seed for traces, split, phi and controls.")] = 0,
+    seed: Annotated[
+        Optional[int], typer.Option(min=0, max=MAX_SEED, help="Seed for traces, split, phi and controls [0].")
+    ] = None,
+    seeds: Annotated[
+        Optional[str],
+        typer.Option(help="Compare once per seed, e.g. 0,1,2, and report each run and mean +- sd (not with --seed)."),
+    ] = None,
     n_components: Annotated[
         Optional[str], typer.Option(help="Principal components per machine: an integer, 'full', or the paper's default.")
     ] = None,
@@ -62,32 +116,90 @@ def compare_command(
         int, typer.Option(min=1, max=1024, help="Torch threads while fitting phi (results differ slightly between counts).")
     ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
-    out: Annotated[Optional[Path], typer.Option(help="Folder for report.json, traces.nc and figure3.png.")] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option(help="Folder for report.json, traces.nc and figure3.png (with --seeds: one seed-N/ each, seeds.json)."),
+    ] = None,
 ) -> None:
     """Behaviour and approximate simulation in both directions, with controls."""
+    components = _components(n_components)
+    chosen_seeds = _seeds(seeds)
+    if chosen_seeds is not None and seed is not None:
+        raise SimlibError("give --seed or --seeds, not both")
     if out is not None:
         require_writable_folder(out)
     chosen = _task(task)
-    machine_a, machine_b = load(a, chosen), load(b, chosen)
-    report = run_compare(
-        machine_a,
-        machine_b,
-        chosen,
-        episodes=episodes,
-        seed=seed,
-        n_components=_components(n_components),
-        driver=driver,
-        critic=_critic(machine_a, machine_b),
-        threads=threads,
-    )
+    machine_a, machine_b = _load_all([a, b], chosen)
+    options = {
+        "episodes": episodes,
+        "n_components": components,
+        "driver": driver,
+        "critic": _critic(machine_a, machine_b),
+        "threads": threads,
+    }
+    if chosen_seeds is not None:
+        _compare_seeds(machine_a, machine_b, chosen, chosen_seeds, options, as_json, out)
+        return
+    from simlib.cli.report_text import comparison_text
+    from simlib.compare import compare
+
+    report = compare(machine_a, machine_b, chosen, seed=0 if seed is None else seed, **options)
     summary = report.to_dict()
     if out is not None:
         _write_outputs(report, summary, out)
     typer.echo(json.dumps(summary) if as_json else comparison_text(summary))
 
 
+def _compare_seeds(a, b, task, seeds: tuple[int, ...], options: dict, as_json: bool, out: Path | None) -> None:
+    from simlib.many import compare_seeds
+
+    result = compare_seeds(a, b, task, seeds=seeds, **options)
+    summary = result.to_dict()
+    if out is not None:
+        for report, run in zip(result.reports, summary["runs"]):
+            _write_outputs(report, run, out / f"seed-{report.seed}")
+        write_text(out / "seeds.json", json.dumps(summary, indent=2) + "\n")
+    typer.echo(json.dumps(summary) if as_json else _seeds_text(summary))
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3g}"
+
+
+def _seeds_text(summary: dict) -> str:
+    """Per-seed figures and mean +- sd across seeds, one aligned line each."""
+    from simlib.tasks import label
+
+    first = summary["runs"][0]
+    columns = summary["columns"]
+    heads = {
+        "behaviour": f"behaviour ({summary['behaviour_metric']})",
+        "a_to_b_d_s": "A->B D_s",
+        "a_to_b_d_o": "A->B D_o",
+        "b_to_a_d_s": "B->A D_s",
+        "b_to_a_d_o": "B->A D_o",
+    }
+    rows = [[str(run["seed"]), *(_number(run_values[name]) for name in columns)]
+            for run, run_values in zip(summary["runs"], summary["values"])]
+    stats = summary["summary"]
+    rows.append(["mean ± sd", *(f"{_number(stats[name]['mean'])} ± {_number(stats[name]['sd'])}" for name in columns)])
+    table = [["seed", *(heads.get(name, name) for name in columns)], *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = [
+        f"task {label(first['task_config'])}   A = {first['a']}   B = {first['b']}",
+        f"{len(summary['runs'])} seeds, {first['episodes']} episodes each ({first['test_episodes']} held out); "
+        f"A -> B: B simulates A; sd across seeds (n - 1)",
+        "",
+    ]
+    for row in table:
+        lines.append("  ".join([row[0].ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(row[1:], widths[1:]))]))
+    return "\n".join(lines)
+
+
 def _critic(a, b):
     """For bandit tasks: the Bayes-optimal agent that scores regret, when one can be built."""
+    from simlib.machines import bayes_optimal
+
     task = a.task
     if not task.closed_loop or any(hasattr(m, "action_values") for m in (a, b)):
         return None
@@ -96,6 +208,7 @@ def _critic(a, b):
 
 def _write_outputs(report, summary: dict, out: Path) -> None:
     from simlib.plots import simulation_panel
+    from simlib.traces import save_traces
 
     write_text(out / "report.json", json.dumps(summary, indent=2) + "\n")
     save_traces(report.traces, out / "traces.nc")
@@ -103,12 +216,98 @@ def _write_outputs(report, summary: dict, out: Path) -> None:
         simulation_panel(report).savefig(temporary, dpi=120)
 
 
+MATRIX_SUFFIXES = (".nc", ".csv")  # simlib.many.MATRIX_SUFFIXES, without importing it
+
+
+@app.command("matrix")
+def matrix_command(
+    specs: Annotated[
+        list[str], typer.Argument(help="Two or more machine specs, e.g. opt:beta-bernoulli rnn:beta-bernoulli.")
+    ],
+    task: Annotated[Optional[str], typer.Option(help="Task name (default: the machines' own task).")] = None,
+    episodes: Annotated[int, typer.Option(min=10, help="Episodes to trace (all machines on the same ones).")] = 500,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seed for traces, split and every phi.")] = 0,
+    n_components: Annotated[
+        Optional[str], typer.Option(help="Principal components per machine: an integer, 'full', or the paper's default.")
+    ] = None,
+    driver: Annotated[
+        Optional[str], typer.Option(help="Bandit tasks: the spec of the machine that acts in the traces [the first].")
+    ] = None,
+    threads: Annotated[int, typer.Option(min=1, max=1024, help="Torch threads while fitting phi.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the matrices as one JSON object.")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Write the matrices: FILE.nc (netCDF) or FILE.csv.")] = None,
+) -> None:
+    """D_s, D_o and behaviour between every ordered pair of machines (row simulated by column)."""
+    components = _components(n_components)
+    if len(specs) < 2:
+        raise SimlibError(f"matrix needs at least two machine specs, got {len(specs)}")
+    repeated = sorted({spec for spec in specs if specs.count(spec) > 1})
+    if repeated:
+        raise SimlibError(f"each spec once, please; repeated: {', '.join(repeated)}")
+    if driver is not None and driver not in specs:
+        raise SimlibError(f"--driver must be one of the specs, not {driver!r}{did_you_mean(driver, specs)}")
+    if out is not None:
+        if out.suffix.lower() not in MATRIX_SUFFIXES:
+            raise SimlibError(f"--out must end in {' or '.join(MATRIX_SUFFIXES)}, got {out.name!r}")
+        require_writable_file(out)
+    from simlib.many import distance_matrix, matrix_to_dict, save_matrix
+
+    chosen = _task(task)
+    machines = dict(zip(specs, _load_all(specs, chosen)))
+    dataset = distance_matrix(
+        machines, chosen, episodes, seed, n_components=components, driver=driver, threads=threads
+    )
+    if out is not None:
+        save_matrix(dataset, out)
+    summary = matrix_to_dict(dataset)
+    text = json.dumps(summary) if as_json else _matrix_text(summary)
+    if out is not None and not as_json:
+        text += f"\nwrote {out}"
+    typer.echo(text)
+
+
+def _matrix_text(summary: dict) -> str:
+    """The matrices as aligned tables, rows simulated by columns."""
+    from simlib.tasks import label
+
+    names = summary["machines"]
+    lines = [
+        f"distance matrix on {label(summary['task_config'])}: {len(names)} machines, {summary['episodes']} episodes "
+        f"({summary['test_episodes']} held out for scoring), seed {summary['seed']}",
+        "row -> column: phi maps the row's states into the column's; low D_s and D_o = the column simulates the row",
+    ]
+    tables = [
+        ("D_s (whitened MSE: 0 perfect, 1 no better than the column's mean state)", summary["d_s"]),
+        (f"D_o ({summary['d_o']['measure']})", summary["d_o"]["value"]),
+        (f"behaviour {summary['behaviour']['metric']} ({summary['behaviour']['units']})", summary["behaviour"]["value"]),
+    ]
+    for title, grid in tables:
+        cells = [[_number(value) for value in row] for row in grid]
+        first = max(len(name) for name in names)
+        widths = [max(len(names[j]), *(len(row[j]) for row in cells)) for j in range(len(names))]
+        lines += ["", title, "  ".join([" " * first, *(name.rjust(w) for name, w in zip(names, widths))])]
+        for name, row in zip(names, cells):
+            lines.append("  ".join([name.ljust(first), *(cell.rjust(w) for cell, w in zip(row, widths))]))
+    return "\n".join(lines)
+
+
+FSM_METHODS = ("auto", "exact", "quantised")  # simlib.fsm.from_task.METHODS, without importing it
+GRAPH_SUFFIXES = (".graphml", ".gml", ".json")  # what simlib.fsm.write_graph writes
+
+
 @app.command("fsm")
 def fsm_command(
-    spec: Annotated[str, typer.Argument(help="Machine spec, e.g. opt:beta-bernoulli.")],
+    spec: Annotated[str, typer.Argument(help="Machine spec, e.g. opt:beta-bernoulli or rnn:beta-bernoulli.")],
     task: Annotated[Optional[str], typer.Option(help="Task name (default: the machine's own task).")] = None,
-    method: Annotated[str, typer.Option(help="'exact' (enumerate reachable states) or 'quantised' (k-means).")] = "exact",
+    method: Annotated[
+        str,
+        typer.Option(help="'auto' (exact if the reachable states fit --max-states, else quantised), "
+                          "'exact' (enumerate reachable states) or 'quantised' (k-means)."),
+    ] = "auto",
     depth: Annotated[Optional[int], typer.Option(min=0, help="Exact: inputs to enumerate (default: the horizon).")] = None,
+    max_states: Annotated[
+        int, typer.Option(min=1, help="Exact: most reachable states to enumerate (auto: beyond it, quantise).")
+    ] = 100_000,
     clusters: Annotated[int, typer.Option(min=1, help="Quantised: number of k-means states.")] = 64,
     episodes: Annotated[int, typer.Option(min=1, help="Quantised: episodes to sample states from.")] = 500,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Quantised: seed for episodes and k-means.")] = 0,
@@ -116,12 +315,22 @@ def fsm_command(
     minimised: Annotated[bool, typer.Option("--minimise/--no-minimise", help="Write the minimised machine.")] = True,
 ) -> None:
     """Extract a finite Mealy machine, minimise it, optionally write it as a graph."""
+    if method not in FSM_METHODS:
+        raise typer.BadParameter(
+            f"use one of {', '.join(FSM_METHODS)}, not {method!r}{did_you_mean(method, FSM_METHODS)}", param_hint="--method"
+        )
     if out is not None:
+        if out.suffix.lower() not in GRAPH_SUFFIXES:
+            raise SimlibError(f"--out must end in {', '.join(GRAPH_SUFFIXES)}, got {out.name!r}")
         require_writable_file(out)
+    from simlib.cli.report_text import fsm_text
+    from simlib.fsm import extract_on_task, write_graph
+
     chosen = _task(task)
-    machine = load(spec, chosen)
+    (machine,) = _load_all([spec], chosen)
     extraction = extract_on_task(
-        machine, machine.task, method, depth=depth, clusters=clusters, episodes=episodes, seed=seed
+        machine, machine.task, method, depth=depth, clusters=clusters, episodes=episodes, seed=seed,
+        max_states=max_states,
     )
     if out is not None:
         write_graph(extraction.minimal if minimised else extraction.machine, out)
@@ -150,10 +359,13 @@ def injectivity_command(
     """Histories one machine merges and the other keeps apart, both ways, with witnesses."""
     from simlib.injectivity import injectivity
 
+    components = _components(n_components)
     if figure is not None:
         require_writable_file(figure)
+    from simlib.cli.report_text import injectivity_text
+
     chosen = _task(task)
-    machine_a, machine_b = load(a, chosen), load(b, chosen)
+    machine_a, machine_b = _load_all([a, b], chosen)
     report = injectivity(
         machine_a,
         machine_b,
@@ -161,7 +373,7 @@ def injectivity_command(
         depth=depth,
         episodes=episodes,
         seed=seed,
-        n_components=_components(n_components),
+        n_components=components,
         merge_tol=merge_tol,
         separate_tol=separate_tol,
     )
@@ -223,6 +435,11 @@ def train_command(
     Prediction tasks: log-loss and Adam (defaults before the bar). Bandit tasks: batched
     actor-critic on the expected return (defaults after the bar).
     """
+    from simlib import tasks as task_registry
+    from simlib.cli.report_text import training_text
+    from simlib.machines import keep_final_snapshot, save_checkpoint
+    from simlib.training.recipes import settings_class, train
+
     chosen = task_registry.get(task)
     out = out if out is not None else Path(f"{task}.pt")
     if out.suffix != ".pt":
@@ -283,19 +500,23 @@ def reproduce_command(
     with Opt in both directions, write results.nc/.csv, Figure 4 and Figures 1-3 per task.
     wang2016: Wang et al.'s bandit experiments with exact Bayes-optimal yardsticks (results-wang2016.md)."""
     if paper not in PAPERS:
-        raise SimlibError(f"unknown paper {paper!r}; use one of {', '.join(PAPERS)}")
+        raise SimlibError(f"unknown paper {paper!r}{did_you_mean(paper, PAPERS)}; use one of {', '.join(PAPERS)}")
     require_writable_folder(out)
     if paper == "wang2016":
         if tasks is not None or seeds is not None or widths is not None or not train:
             raise SimlibError("--tasks, --seeds, --widths and --no-train apply to mikulik2020 only")
         _reproduce_wang(episodes, steps, device, threads, out, quick)
         return
+    chosen_widths = _widths(widths)
+    from simlib.cli.report_text import reproduce_text
+    from simlib.training.reproduce import Reproduction, ReproduceSettings, select_tasks
+
     chosen = {
         "tasks": select_tasks(tasks.split(",") if tasks is not None else None),
         "seeds": seeds,
         "episodes": episodes,
         "steps": steps,
-        "widths": _widths(widths),
+        "widths": chosen_widths,
         "device": device,
         "threads": threads,
         "train": train,
@@ -307,6 +528,7 @@ def reproduce_command(
 
 
 def _reproduce_wang(episodes: int | None, steps: int | None, device: str, threads: int | None, out: Path, quick: bool) -> None:
+    from simlib.cli.report_text import wang_text
     from simlib.training.wang2016 import WangReproduction, WangSettings
 
     given = {key: value for key, value in {"episodes": episodes, "steps": steps}.items() if value is not None}
@@ -343,6 +565,7 @@ def converge_command(
 ) -> None:
     """Convergence over training (paper Figure 2): every snapshot of every run against Opt."""
     from simlib.convergence import analyse, save_convergence, summary
+    from simlib.machines import require_bayes_optimal
     from simlib.machines.runs import load_runs
     from simlib.plots import convergence_figure
 
@@ -388,13 +611,17 @@ def _converge_text(dataset, rows: dict[str, dict], out: Path) -> str:
 @app.command("tasks")
 def tasks_command() -> None:
     """List the registered tasks."""
+    from simlib import tasks as task_registry
+
     for name in task_registry.names():
         typer.echo(f"{name:<28}{task_registry.summary(name)}")
 
 
 @app.command("machines")
 def machines_command() -> None:
-    """List the machine specs that can be loaded."""
+    """List the machine specs that can be loaded (and py:MODULE:FACTORY, a user's machine)."""
+    from simlib.machines import specs
+
     for spec, summary in specs():
         typer.echo(f"{spec:<32}{summary}")
 

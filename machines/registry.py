@@ -7,7 +7,12 @@
   task's discount if below 1, else ``1 - 1 / horizon``);
 * ``ucb:TASK@CHI`` -- UCB with exploration parameter ``CHI``; ``rescorla-wagner:TASK@ALPHA`` --
   the delta-rule learner with learning rate ``ALPHA``;
-* ``PATH.pt`` (optionally ``PATH.pt@init`` / ``@STEP``) -- a checkpoint written by ``simlib train``.
+* ``PATH.pt`` (optionally ``PATH.pt@init`` / ``@STEP``) -- a checkpoint written by ``simlib train``;
+* ``py:MODULE:FACTORY`` -- a user's machine: imports ``MODULE`` (dotted; the current directory
+  is searched first) and calls ``FACTORY()``, or ``FACTORY(task)`` when it takes an argument and
+  a task is given (``py:my_agents:make`` finds ``my_agents.py`` in the current directory).
+  ``py`` is a reserved kind and task names hold no colon, so it never reads as ``KIND:TASK``.
+  Only code a user names in a spec is imported; never code named inside a checkpoint.
 
 A kind's machine is configured by the task (its prior, its horizon). Every loaded machine
 carries ``spec`` and ``task`` attributes, so a comparison can read the task off its machines.
@@ -15,14 +20,20 @@ carries ``spec`` and ``task`` attributes, so a comparison can read the task off 
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import math
+import os
+import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from simlib import tasks as task_registry
 from simlib.errors import SimlibError
+from simlib.suggest import did_you_mean
 from simlib.parsing import decimal_number
-from simlib.machine import StateMachine
+from simlib.machine import StateMachine, check_machine
 from simlib.machines.bandit_agents import BayesOptimalAgent, GittinsAgent, ThompsonAgent, UCBAgent
 from simlib.machines.dependent_agents import DependentBayesAgent
 from simlib.machines.informative_agents import InformativeBayesAgent, InformativeThompsonAgent
@@ -202,10 +213,15 @@ def load(spec: str, task: Task | None = None) -> StateMachine:
     """Build the machine a spec names.
 
     Args:
-        spec: ``KIND:TASK[@STAGE]`` or ``PATH.pt[@STAGE]`` (see the module docstring).
+        spec: ``KIND:TASK[@STAGE]``, ``PATH.pt[@STAGE]`` or ``py:MODULE:FACTORY`` (see the
+            module docstring).
         task: use this task object (e.g. with another horizon) instead of the default one;
             its name must match the task the spec names or the checkpoint was trained on.
     """
+    if spec.startswith(PY_PREFIX):
+        machine = _from_python(spec, task)
+        _set(machine, "spec", spec)
+        return machine
     base, _, stage = spec.partition("@")
     if base.endswith(".pt"):
         machine = _from_file(base, stage or "final", task)
@@ -224,9 +240,13 @@ def _from_file(path: str, stage: str, task: Task | None) -> StateMachine:
 def _from_kind(base: str, stage: str, task: Task | None, spec: str) -> StateMachine:
     kind_name, sep, task_name = base.partition(":")
     if not sep or not kind_name or not task_name:
-        raise SimlibError(f"bad machine spec {spec!r}: expected KIND:TASK (e.g. opt:beta-bernoulli) or PATH.pt")
+        hint = did_you_mean(spec, [name for name, _ in specs()])
+        raise SimlibError(
+            f"bad machine spec {spec!r}{hint}: expected KIND:TASK (e.g. opt:beta-bernoulli), PATH.pt or py:MODULE:FACTORY"
+        )
     if kind_name not in kinds():
-        raise SimlibError(f"unknown machine kind {kind_name!r} in {spec!r}; known kinds: {', '.join(kinds())}")
+        hint = did_you_mean(kind_name, [*kinds(), PY_PREFIX[:-1]])
+        raise SimlibError(f"unknown machine kind {kind_name!r} in {spec!r}{hint}; known kinds: {', '.join(kinds())}, py")
     if task is None:
         task = task_registry.get(task_name)
     elif task.name != task_name:
@@ -251,6 +271,106 @@ def _from_kind(base: str, stage: str, task: Task | None, spec: str) -> StateMach
         raise SimlibError(f"bad machine spec {spec!r}: {error}") from None
     machine.task = task
     return machine
+
+
+PY_PREFIX = "py:"
+
+
+def _from_python(spec: str, task: Task | None) -> StateMachine:
+    """``py:MODULE:FACTORY``: import the module the user named and call its factory."""
+    module_name, sep, attribute = spec[len(PY_PREFIX):].partition(":")
+    if not sep or not _dotted(module_name) or not _dotted(attribute):
+        raise SimlibError(
+            f"bad machine spec {spec!r}: expected py:MODULE:FACTORY with dotted Python names (e.g. py:my_agents:make)"
+        )
+    factory = _import_user_module(module_name, spec)
+    for part in attribute.split("."):
+        if not hasattr(factory, part):
+            raise SimlibError(f"machine spec {spec!r}: {module_name!r} has no attribute {attribute!r}")
+        factory = getattr(factory, part)
+    if not callable(factory):
+        raise SimlibError(f"machine spec {spec!r}: {module_name}.{attribute} is a {type(factory).__name__}, not callable")
+    machine = _call_factory(factory, task, spec, f"{module_name}.{attribute}")
+    if isinstance(machine, type) or not hasattr(machine, "step"):
+        raise SimlibError(
+            f"machine spec {spec!r}: {module_name}.{attribute}() returned a {type(machine).__name__}, not a machine "
+            "(see simlib.StateMachine)"
+        )
+    try:
+        check_machine(machine, spec)
+    except SimlibError:
+        raise
+    except Exception as error:  # the user's initial_state or step failed on the probe
+        raise SimlibError(f"machine spec {spec!r}: probing the machine raised {_user_error(error)}") from None
+    own = getattr(machine, "task", None)
+    if own is None:
+        _set(machine, "task", task)  # None when no task was given: comparisons read it off the other machine
+        return machine
+    return _with_task(machine, task, f"machine {spec!r} is built for task")
+
+
+def _dotted(name: str) -> bool:
+    return bool(name) and all(part.isidentifier() for part in name.split("."))
+
+
+def _import_user_module(name: str, spec: str) -> object:
+    """Import ``name`` with the current directory searched first (removed from ``sys.path`` after)."""
+    here = os.getcwd()
+    sys.path.insert(0, here)
+    importlib.invalidate_caches()
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name is not None and (name == error.name or name.startswith(error.name + ".")):
+            raise SimlibError(
+                f"machine spec {spec!r}: no module named {error.name!r} (searched the current directory and sys.path)"
+            ) from None
+        raise SimlibError(f"machine spec {spec!r}: importing {name!r} failed: {_user_error(error)}") from None
+    except SimlibError:
+        raise
+    except Exception as error:  # the user's module raised while it was imported
+        raise SimlibError(f"machine spec {spec!r}: importing {name!r} failed: {_user_error(error)}") from None
+    finally:
+        sys.path.remove(here)
+
+
+def _call_factory(factory: Callable, task: Task | None, spec: str, name: str) -> object:
+    """``factory(task)`` if it takes a positional argument and a task is given, else ``factory()``."""
+    try:
+        parameters = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature
+        parameters = []
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    takes_task = bool(positional) and task is not None
+    if positional and task is None and positional[0].kind != positional[0].VAR_POSITIONAL and (
+        positional[0].default is inspect.Parameter.empty
+    ):
+        raise SimlibError(f"machine spec {spec!r}: {name}() takes a task; pass one (--task TASK)")
+    try:
+        return factory(task) if takes_task else factory()
+    except SimlibError:
+        raise
+    except Exception as error:  # the user's factory failed: one line, with where
+        raise SimlibError(f"machine spec {spec!r}: {name}() raised {_user_error(error)}") from None
+
+
+def _user_error(error: BaseException) -> str:
+    """``Type: message (file:line)`` of an exception raised in a user's code."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+    if isinstance(error, SyntaxError) and error.filename:
+        where = f" ({os.path.basename(error.filename)}:{error.lineno})"
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message}{where}" if message else f"{type(error).__name__}{where}"
+
+
+def _set(machine: object, name: str, value: object) -> None:
+    try:
+        setattr(machine, name, value)
+    except (AttributeError, TypeError):
+        raise SimlibError(
+            f"machine {type(machine).__name__} does not accept a {name!r} attribute (simlib records spec and task on it)"
+        ) from None
 
 
 def _number(text: str, spec: str) -> float:

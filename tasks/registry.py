@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from simlib.errors import SimlibError
+from simlib.suggest import did_you_mean
 from simlib.task import Task
 from simlib.tasks.bandits import BernoulliBandit, GaussianBandit
 from simlib.tasks.beta_bernoulli import BetaBernoulli
@@ -182,5 +183,6 @@ def _short(value: object) -> str:
 
 def _entry(name: str) -> TaskEntry:
     if name not in _REGISTRY:
-        raise SimlibError(f"unknown task {name!r}; known tasks: {', '.join(names())}")
+        hint = did_you_mean(name, names()) if isinstance(name, str) else ""
+        raise SimlibError(f"unknown task {name!r}{hint}; known tasks: {', '.join(names())}")
     return _REGISTRY[name]

@@ -83,7 +83,8 @@ def test_fsm_quantised(capsys):
         ["compare", "opt:beta-bernoulli"],
         ["compare", "opt:beta-bernoulli", "opt:beta-bernoulli", "--bogus"],
         ["fsm", "opt:beta-bernoulli", "--method", "magic"],
-        ["fsm", "history:beta-bernoulli"],
+        ["fsm", "history:beta-bernoulli", "--method", "exact", "--max-states", "50"],
+        ["fsm", "opt:beta-bernoulli", "--max-states", "0"],
         ["fsm", "opt:beta-bernoulli", "--out", "graph.txt"],
         ["frobnicate"],
     ],
@@ -244,12 +245,10 @@ def test_odd_numbers_and_sizes_are_one_line_errors(capsys, argv):
 
 
 def test_running_out_of_memory_is_one_line(capsys, monkeypatch):
-    from simlib.cli import app as cli_app
-
     def too_big(*args, **kwargs):
         raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 160000000000 bytes")
 
-    monkeypatch.setattr(cli_app, "run_compare", too_big)
+    monkeypatch.setattr("simlib.compare.compare", too_big)
     code, _, err = run(capsys, "compare", "opt:beta-bernoulli", "history:beta-bernoulli")
     assert code == 2 and err.startswith("simlib: error: out of memory") and err.count("\n") == 1
 
@@ -312,3 +311,167 @@ def test_the_same_command_and_seed_give_byte_identical_json(capsys, a, b):
         assert code == 0
         outputs.append(out)
     assert outputs[0] == outputs[1] and json.loads(outputs[0])["seed"] == 4
+
+
+# --- fsm's auto method, fast usage errors, 'did you mean', py:MODULE:FACTORY specs ---------
+
+
+def test_fsm_auto_quantises_the_shipped_lstm_and_enumerates_a_shallow_one(capsys):
+    code, out, err = run(capsys, "fsm", "rnn:beta-bernoulli", "--max-states", "100", "--clusters", "6",
+                         "--episodes", "30")
+    assert code == 0 and err == "" and "quantised extraction" in out
+    assert "auto: more than 100 reachable states within 20 inputs" in out and "transition fidelity" in out
+    code, out, _ = run(capsys, "fsm", "rnn:beta-bernoulli", "--depth", "2")
+    assert code == 0 and "exact extraction" in out and "auto: all 14 reachable states within 2 inputs" in out
+    code, out, _ = run(capsys, "fsm", "opt:beta-bernoulli", "--depth", "4")  # a counter: exact, as before
+    assert code == 0 and "exact extraction" in out and "states 16," in out
+
+
+def test_usage_errors_import_no_torch_and_help_and_listings_still_work():
+    argvs = [["compare", "a", "b", "--episodes", "x"], ["nope"], ["compare", "--bogus"], ["--help"],
+             ["fsm", "x", "--method", "exat"], ["compare", "a", "b", "--seeds", "1,x"],
+             ["compare", "a", "b", "--n-components", "many"], ["matrix", "a"], ["matrix", "a", "b", "--out", "m.txt"]]
+    script = (
+        "import contextlib, io, sys\n"
+        "from simlib.cli.app import main\n"
+        f"for argv in {argvs!r}:\n"
+        "    err = io.StringIO()\n"
+        "    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):\n"
+        "        code = main(argv)\n"
+        "    print(code, err.getvalue().count(chr(10)))\n"
+        "print(sorted(m for m in ('torch', 'xarray', 'sklearn', 'scipy', 'matplotlib', 'simlib.tasks') if m in sys.modules))\n"
+    )
+    result = subprocess.run([os.sys.executable, "-c", script], capture_output=True, text=True)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0, result.stderr
+    assert lines[:3] == ["2 1"] * 3 and lines[3] == "0 0" and lines[4:-1] == ["2 1"] * 5, lines
+    assert lines[-1] == "[]", lines[-1]
+    executable = shutil.which("simlib")
+    result = subprocess.run([executable, "tasks"], capture_output=True, text=True)
+    assert result.returncode == 0 and len(result.stdout.splitlines()) == len(tasks.names())
+
+
+def test_the_cli_constants_repeat_the_library_ones():
+    from simlib import many, random
+    from simlib.cli import app as cli_app
+    from simlib.fsm import from_task, graph
+
+    assert cli_app.MAX_SEED == random.MAX_SEED
+    assert cli_app.FSM_METHODS == from_task.METHODS
+    assert sorted(cli_app.GRAPH_SUFFIXES) == sorted(graph._WRITERS)
+    assert cli_app.MATRIX_SUFFIXES == many.MATRIX_SUFFIXES
+
+
+@pytest.mark.parametrize("argv, hint", [
+    (["comapre", "a", "b"], "unknown command 'comapre' (did you mean 'compare'?)"),
+    (["machine"], "(did you mean 'machines'?)"),
+    (["compare", "opt:beta-bernouli", "opt:beta-bernoulli"], "unknown task 'beta-bernouli' (did you mean 'beta-bernoulli'?)"),
+    (["compare", "opt:beta-bernoulli", "opt:beta-bernoulli", "--task", "beta-bernoulli-fiar"],
+     "(did you mean 'beta-bernoulli-fair'?)"),
+    (["compare", "otp:beta-bernoulli", "opt:beta-bernoulli"], "unknown machine kind 'otp' in 'otp:beta-bernoulli' (did you mean 'opt'?)"),
+    (["compare", "histroy:beta-bernoulli", "opt:beta-bernoulli"], "(did you mean 'history'?)"),
+    (["compare", "optbeta-bernoulli", "opt:beta-bernoulli"], "(did you mean 'opt:beta-bernoulli'?)"),
+    (["fsm", "opt:beta-bernoulli", "--method", "exat"], "(did you mean 'exact'?)"),
+    (["reproduce", "mikulik"], "(did you mean 'mikulik2020'?)"),
+])
+def test_a_mistyped_name_gets_a_suggestion_on_one_line(capsys, argv, hint):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and err.startswith("simlib: error: ") and err.count("\n") == 1, err
+    assert hint in err, err
+
+
+def test_a_far_off_name_gets_no_suggestion(capsys):
+    code, _, err = run(capsys, "zzzzzz")
+    assert code == 2 and "did you mean" not in err and err.count("\n") == 1
+
+
+def test_help_exits_0_and_an_unexpected_exception_is_not_swallowed(capsys, monkeypatch):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "matrix" in out and "compare" in out
+
+    def bug():
+        raise ZeroDivisionError("a bug, not a user error")
+
+    monkeypatch.setattr("simlib.machines.specs", bug)
+    with pytest.raises(ZeroDivisionError):
+        main(["machines"])
+
+
+AGENTS = '''
+from simlib.machines.beta_bernoulli import CountPredictor
+
+
+def make():
+    return CountPredictor(1.0, 1.0)
+
+
+def make_for(task):
+    machine = CountPredictor(task.a, task.b)
+    machine.task = task
+    return machine
+
+
+def not_a_machine():
+    return 42
+
+
+def broken():
+    return 1 / 0
+
+
+value = 3
+'''
+
+
+@pytest.fixture
+def agents(tmp_path, monkeypatch, request):
+    """A user's module ``agents_<test>.py`` in a fresh current directory; its name."""
+    name = "agents_" + "".join(c if c.isalnum() else "_" for c in request.node.name)
+    (tmp_path / f"{name}.py").write_text(AGENTS)
+    (tmp_path / "bad_syntax.py").write_text("def (:\n")
+    monkeypatch.chdir(tmp_path)
+    yield name
+    os.sys.modules.pop(name, None)
+
+
+def test_a_py_spec_loads_a_users_machine_from_the_current_directory(capsys, agents, tmp_path):
+    from simlib.machines import load
+
+    before = list(os.sys.path)
+    code, out, err = run(capsys, "compare", f"py:{agents}:make", "opt:beta-bernoulli", "--episodes", "20", "--json")
+    assert code == 0 and err == "", err
+    report = json.loads(out)
+    assert report["a"] == f"py:{agents}:make" and report["task"] == "beta-bernoulli"
+    assert report["a_to_b"]["d_s"] < 1e-3 and report["behaviour"]["value"] < 1e-9  # the same counter
+    code, out, _ = run(capsys, "fsm", f"py:{agents}:make_for", "--task", "beta-bernoulli", "--depth", "3")
+    assert code == 0 and "exact extraction" in out
+    machine = load(f"py:{agents}:make")
+    assert machine.task is None and machine.spec == f"py:{agents}:make"
+    machine = load(f"py:{agents}:make_for", tasks.get("beta-bernoulli-fair"))
+    assert machine.task.name == "beta-bernoulli-fair" and machine.a == 10.0
+    assert os.sys.path == before and str(tmp_path) not in os.sys.path
+
+
+@pytest.mark.parametrize("target, message", [
+    ("no_such_module_xyz:make", "no module named 'no_such_module_xyz'"),
+    ("{agents}:nope", "has no attribute 'nope'"),
+    ("{agents}:value", "is a int, not callable"),
+    ("{agents}:not_a_machine", "returned a int, not a machine"),
+    ("{agents}:broken", "broken() raised ZeroDivisionError: division by zero ("),
+    ("{agents}", "expected py:MODULE:FACTORY"),
+    ("1bad:make", "expected py:MODULE:FACTORY"),
+    ("bad_syntax:make", "importing 'bad_syntax' failed: SyntaxError"),
+])
+def test_a_bad_py_spec_is_one_line(capsys, agents, target, message):
+    spec = "py:" + target.format(agents=agents)
+    code, _, err = run(capsys, "compare", spec, "opt:beta-bernoulli", "--episodes", "10")
+    assert code == 2 and err.startswith("simlib: error: ") and err.count("\n") == 1, err
+    assert message in err, err
+    assert "Traceback" not in err
+
+
+def test_a_py_factory_that_needs_a_task_says_so(capsys, agents):
+    code, _, err = run(capsys, "fsm", f"py:{agents}:make_for")
+    assert code == 2 and "make_for() takes a task; pass one (--task TASK)" in err
+    code, _, err = run(capsys, "fsm", f"py:{agents}:make")
+    assert code == 2 and "names no task" in err and "--task" in err

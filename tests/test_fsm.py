@@ -378,3 +378,29 @@ def test_quantised_with_too_few_clusters_is_ambiguous(count_traces) -> None:
     assert result.transition_fidelity < 1.0 and result.ambiguous > 0
     assert result.machine.n_states in (3, 4)
     assert not math.isnan(result.transition_fidelity)
+
+
+# ---------------------------------------------------------------- extract_on_task: auto, exact, quantised
+
+
+def test_auto_is_exact_for_a_counter_and_quantised_past_max_states() -> None:
+    from simlib.fsm import extract_on_task
+    from simlib.fsm.extract import TooManyStates
+
+    task = BetaBernoulli(horizon=6)
+    counter = extract_on_task(CountPredictor(), task)  # auto is the default
+    assert counter.method == "exact" and counter.requested == "auto"
+    assert counter.summary()["states"] == extract_exact(CountPredictor(), ALPHABET, LABELS, 6).n_states
+    assert "fit max_states=100000" in counter.summary()["method_note"]
+    history = extract_on_task(HistoryPredictor(capacity=7), task, max_states=50, clusters=5, episodes=40)
+    assert history.method == "quantised" and history.requested == "auto" and history.fidelity is not None
+    assert history.note.startswith("auto: more than 50 reachable states within 6 inputs")
+    with pytest.raises(TooManyStates, match="or use quantised extraction"):
+        extract_on_task(HistoryPredictor(capacity=7), task, "exact", max_states=50)
+    explicit = extract_on_task(CountPredictor(), task, "exact")
+    assert explicit.note is None and explicit.summary()["requested_method"] == "exact"
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(SimlibError, match="max_states"):
+            extract_on_task(CountPredictor(), task, max_states=bad)
+    with pytest.raises(SimlibError, match="auto, exact, quantised"):
+        extract_on_task(CountPredictor(), task, "magic")

@@ -145,3 +145,29 @@ def test_a_task_without_a_bayes_solver_trains_on_its_log_loss_and_compares(tmp_p
     trained, untrained = (machines.load(f"{tmp_path / 'sticky.pt'}{stage}") for stage in ("", "@init"))
     report = compare(trained, untrained, task, episodes=20, seed=0)
     assert report.task is task and report.behaviour.value >= 0
+
+
+def test_progress_shows_a_measured_figure_with_its_step_or_a_dash():
+    import io
+
+    from simlib.training.progress import Progress
+
+    stream = io.StringIO()
+    progress = Progress("train coin", 10, stream=stream, measured=("kl",))
+    progress.update(1, force=True, loss=0.5)
+    progress.measure(0, kl=2.8)
+    progress.update(2, force=True, loss=0.4)
+    progress.measure(5, kl=0.0123)
+    progress.update(6, force=True, loss=0.3)
+    first, second, third = (line.rsplit("  ", 1)[0] for line in stream.getvalue().splitlines())
+    assert first == "train coin  1/10 [##..................] loss 0.5  kl —"
+    assert second == "train coin  2/10 [####................] loss 0.4  kl@0 2.8"
+    assert third == "train coin  6/10 [############........] loss 0.3  kl@5 0.0123"
+
+
+def test_the_training_progress_line_never_shows_a_stale_kl_as_current(tmp_path, capsys):
+    settings = TrainSettings(steps=4, batch=8, snapshot_every=2, eval_episodes=16)
+    train_predictor(tasks.get("beta-bernoulli"), settings, tmp_path / "p.pt", progress=True)
+    lines = capsys.readouterr().err.splitlines()  # not a terminal: the first step, then every snapshot
+    assert [line.split()[2] for line in lines] == ["1/4", "2/4", "4/4"]
+    assert [line.split("kl@")[1].split()[0] for line in lines] == ["0", "2", "4"]

@@ -168,9 +168,10 @@ def _loop(
         optimizer.load_state_dict(resume["optimizer"])
     generator = torch.Generator(device=device)
     generator.set_state(resume["generator"])
-    progress = Progress(f"train {task.name}", settings.steps, enabled=show)
+    progress = Progress(f"train {task.name}", settings.steps, enabled=show, measured=objective.metrics)
     if info["step"] == 0 and not info["history"]["step"]:
         _record(info, 0, float("nan"), objective.evaluate())
+    progress.measure(info["history"]["step"][-1], **_latest(info, objective.metrics))  # shown as kl@STEP
     losses: list[float] = []
     wall, cpu = time.perf_counter(), time.process_time()
     for step in range(info["step"] + 1, settings.steps + 1):
@@ -184,7 +185,7 @@ def _loop(
                 torch.nn.utils.clip_grad_norm_(list(module.parameters()), objective.max_gradient_norm)
         optimizer.step()
         losses.append(loss.item())
-        progress.update(step, loss=losses[-1], **_latest(info, objective.metrics))
+        progress.update(step, loss=losses[-1])
         if step % settings.snapshot_every and step != settings.steps:
             continue
         info["wall_seconds"] += time.perf_counter() - wall
@@ -208,7 +209,8 @@ def _loop(
                 "auxiliary": cpu_state(objective.auxiliary),
             }
         save_checkpoint(payload, out)
-        progress.update(step, force=True, loss=info["history"]["loss"][-1], **figures)
+        progress.measure(step, **figures)
+        progress.update(step, force=True, loss=info["history"]["loss"][-1])
         if callback is not None:
             callback(step, {"loss": info["history"]["loss"][-1], **figures})
     progress.close()

@@ -23,6 +23,10 @@ _MATCH_TOLERANCE = 1e-9
 _KMEANS_INITS = 10
 
 
+class TooManyStates(SimlibError):
+    """Exact extraction reached ``max_states`` reachable states (the machine may have infinitely many)."""
+
+
 def _as_numpy(array: Tensor | np.ndarray, dtype: type) -> np.ndarray:
     if isinstance(array, Tensor):
         array = array.detach().cpu().numpy()
@@ -91,7 +95,7 @@ def extract_exact(
             state = index.get(key.tobytes())
             if state is None and level < depth:
                 if len(states) >= max_states:
-                    raise SimlibError(
+                    raise TooManyStates(
                         f"exact extraction passed max_states={max_states} at depth {level + 1}; "
                         "lower the depth or raise max_states"
                     )

@@ -5,21 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simlib.errors import SimlibError
-from simlib.fsm.extract import QuantisedMealy, extract_exact, extract_quantised, symbolise
+from simlib.fsm.extract import QuantisedMealy, TooManyStates, extract_exact, extract_quantised, symbolise
 from simlib.fsm.mealy import FiniteMealy
 from simlib.fsm.minimise import minimise
 from simlib.machine import StateMachine
 from simlib.task import Task
 from simlib.traces import sample_traces
 
-METHODS = ("exact", "quantised")
+METHODS = ("auto", "exact", "quantised")
 
 
 @dataclass(frozen=True)
 class Extraction:
     """A machine's finite view: the extracted machine, its minimisation and how it was made.
 
-    ``fidelity`` and ``ambiguous`` describe quantised extractions (None for exact ones).
+    ``method`` is the one used (``"exact"`` or ``"quantised"``); ``requested`` the one asked
+    for (``"auto"`` chooses) and ``note`` why auto chose it. ``fidelity`` and ``ambiguous``
+    describe quantised extractions (None for exact ones).
     """
 
     method: str
@@ -27,11 +29,15 @@ class Extraction:
     minimal: FiniteMealy
     fidelity: float | None = None
     ambiguous: int | None = None
+    requested: str | None = None
+    note: str | None = None
 
     def summary(self) -> dict:
         """Counts as plain data."""
         return {
             "method": self.method,
+            "requested_method": self.requested or self.method,
+            "method_note": self.note,
             "states": self.machine.n_states,
             "transitions": int((self.machine.delta >= 0).sum()),
             "output_symbols": int(self.machine.output_values.shape[0]),
@@ -44,7 +50,7 @@ class Extraction:
 def extract_on_task(
     machine: StateMachine,
     task: Task,
-    method: str = "exact",
+    method: str = "auto",
     *,
     depth: int | None = None,
     clusters: int = 64,
@@ -57,22 +63,36 @@ def extract_on_task(
 
     Args:
         method: ``"exact"`` enumerates every state reachable within ``depth`` inputs
-            (default: the task horizon); ``"quantised"`` clusters the states of ``episodes``
-            sampled episodes into ``clusters`` k-means states.
+            (default: the task horizon), at most ``max_states`` of them; ``"quantised"``
+            clusters the states of ``episodes`` sampled episodes into ``clusters`` k-means
+            states; ``"auto"`` is exact when the reachable states fit ``max_states`` (count-based
+            Bayes agents) and quantised otherwise (networks, whose states rarely repeat); the
+            result's ``method`` and ``note`` say which it used and why.
         decimals: rounding that identifies states and outputs (default 9 exact, 3 quantised).
     """
     if method not in METHODS:
-        raise SimlibError(f"unknown extraction method {method!r}; use one of {METHODS}")
+        raise SimlibError(f"unknown extraction method {method!r}; use one of {', '.join(METHODS)}")
     if not hasattr(task, "input_alphabet"):
         raise SimlibError(f"task {task.name!r} has no finite input alphabet, so it has no finite machine")
+    if isinstance(max_states, bool) or not isinstance(max_states, int) or max_states < 1:
+        raise SimlibError(f"max_states must be a positive integer, got {max_states!r}")
     alphabet, labels = task.input_alphabet()
-    if method == "exact":
+    note = None
+    if method in ("exact", "auto"):
         depth = task.horizon if depth is None else depth
         try:
             finite = extract_exact(machine, alphabet, labels, depth, decimals=decimals or 9, max_states=max_states)
-        except SimlibError as error:
-            raise SimlibError(f"{error}, or use quantised extraction") from None
-        return Extraction("exact", finite, minimise(finite)[0])
+        except TooManyStates as error:
+            if method == "exact":
+                raise TooManyStates(f"{error}, or use quantised extraction") from None
+            note = (
+                f"auto: more than {max_states} reachable states within {depth} inputs (max_states), "
+                f"so quantised into {clusters} clusters"
+            )
+        else:
+            if method == "auto":
+                note = f"auto: all {finite.n_states} reachable states within {depth} inputs fit max_states={max_states}"
+            return Extraction("exact", finite, minimise(finite)[0], requested=method, note=note)
     traces = sample_traces(task, {"m": machine}, episodes, seed)
     quantised: QuantisedMealy = extract_quantised(
         traces["m_state"].values,
@@ -89,4 +109,6 @@ def extract_on_task(
         minimise(quantised.machine)[0],
         quantised.transition_fidelity,
         quantised.ambiguous,
+        requested=method,
+        note=note,
     )
