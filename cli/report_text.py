@@ -19,13 +19,14 @@ def comparison_text(report: dict) -> str:
     shuffled = report["controls"]["shuffled"]
     level = f"{boot['level']:.0%} CI"
     behaviour = report["behaviour"]
+    closed_loop = "standard_error" in behaviour
     lines = [
         f"task {task_label(report['task_config'])}   A = {report['a']}   B = {report['b']}",
         f"{report['episodes']} episodes ({report['test_episodes']} held out for scoring), seed {report['seed']}",
         "",
         f"behaviour  {behaviour['metric']} = {_num(behaviour['value'])} {behaviour['units']}"
-        f"   {level} {_interval(boot['behaviour'])}",
-        *_bandit_lines(behaviour),
+        + ("" if closed_loop else f"   {level} {_interval(boot['behaviour'])}"),
+        *_bandit_lines(behaviour, level),
         "",
         f"{'simulation':<22}{'D_s':>10} {level:>20}{'D_o (' + _o_units(report) + ')':>14} {level:>20}"
         f"{'linear D_s':>12}{'linear D_o':>12}{'shuffled D_s':>14}{'shuffled D_o':>14}",
@@ -34,7 +35,8 @@ def comparison_text(report: dict) -> str:
         d = report[key]
         lines.append(
             f"{label:<22}{_num(d['d_s']):>10} {_interval(boot[key]['d_s']):>20}{_num(d['d_o']):>12} "
-            f"{_interval(boot[key]['d_o']):>20}{_num(d['linear']['d_s']):>12}{_num(d['linear']['d_o']):>12}"
+            f"{_interval(_of_absolute(boot[key]['d_o']) if closed_loop else boot[key]['d_o']):>20}"
+            f"{_num(d['linear']['d_s']):>12}{_num(d['linear']['d_o']):>12}"
             f"{_num(shuffled[key]['d_s']):>14}{_num(shuffled[key]['d_o']):>14}"
         )
     notes = [
@@ -43,26 +45,71 @@ def comparison_text(report: dict) -> str:
         for key, label in (("a_to_b", "A -> B"), ("b_to_a", "B -> A"))
         if not report[key]["converged"]
     ]
+    if closed_loop:
+        lines += [
+            "D_o (reward) is eq. (3), |pseudo-return(original) - pseudo-return(simulated)|, its interval the absolute"
+            " values of the signed gap's; the signed gap, and the per-step absolute gaps that cannot cancel:",
+            *(
+                f"  {arrow}   signed gap {report[key]['d_o_signed']:+.3g} {_interval(boot[key]['d_o'])}"
+                f"   sum_t |gap_t| {_num(report[key]['d_o_abs'])} {level} {_interval(boot[key].get('d_o_abs'))}"
+                for key, arrow in (("a_to_b", "A -> B"), ("b_to_a", "B -> A"))
+                if report[key]["d_o_signed"] is not None
+            ),
+        ]
     components = report["a_to_b"]["n_components"]
     lines += [
+        "",
+        *_control_lines(report),
         "",
         f"principal components kept: A {components[0]}, B {components[1]}"
         f" (n_components = {report['settings']['n_components'] or 'smaller state dimension'})",
         *notes,
+        *(["", "warnings:", *(f"  ! {w}" for w in report["warnings"])] if report["warnings"] else []),
     ]
     return "\n".join(lines)
+
+
+def _control_lines(report: dict) -> list[str]:
+    """Permutation p-values against the shuffled control, and the closed-form baselines."""
+    tests = report["controls"]["p_values"]
+    lines = [
+        f"p-values vs the shuffled control (paired sign-flip over held-out episodes, {tests['flips']} flips;"
+        " small p: phi beats chance):",
+        *(
+            f"  {arrow}   D_s p = {_p(tests[key]['d_s'])}   D_o p = {_p(tests[key]['d_o'])}"
+            for key, arrow in (("a_to_b", "A -> B"), ("b_to_a", "B -> A"))
+        ),
+    ]
+    baselines = ", ".join(f"{name} {_num(value)}" for name, value in report["baselines"].items())
+    lines.append(f"baselines on the held-out states: {baselines}  (cka, cca: 1 = alike; procrustes: 0 = alike)")
+    return lines
+
+
+def _of_absolute(bounds: list[float] | None) -> list[float] | None:
+    """The interval of ``|x|`` implied by an interval of ``x``: from 0 when it straddles 0."""
+    if bounds is None:
+        return None
+    low, high = sorted(abs(b) for b in bounds)
+    return [0.0 if bounds[0] <= 0 <= bounds[1] else low, high]
+
+
+def _p(value: float | None) -> str:
+    return "unavailable" if value is None else f"{value:.2g}"
 
 
 def _o_units(report: dict) -> str:
     return "reward" if "standard_error" in report["behaviour"] else "nats"
 
 
-def _bandit_lines(behaviour: dict) -> list[str]:
-    """Standard error, mean returns and per-step Bayes regret of a closed-loop comparison."""
+def _bandit_lines(behaviour: dict, level: str) -> list[str]:
+    """Signed difference with its interval, standard error, mean returns and per-step Bayes
+    regret of a closed-loop comparison."""
     if "standard_error" not in behaviour:
         return []
     returns, regret = behaviour["returns"], behaviour["regret_per_step"]
     lines = [
+        f"           signed return(a) - return(b) = {behaviour['difference']:+.3g} {behaviour['units']}"
+        f"   {level} of the signed mean {_interval(behaviour['interval'])}",
         f"           standard error {_num(behaviour['standard_error'])}; mean pseudo-return "
         f"A {returns['a']:.4f}, B {returns['b']:.4f}"
     ]
@@ -78,6 +125,8 @@ def fsm_text(spec: str, task: str, summary: dict, out, minimised: bool) -> str:
         f"states {summary['states']}, transitions {summary['transitions']}, "
         f"output symbols {summary['output_symbols']}; minimised: {summary['minimal_states']} states",
     ]
+    if summary.get("method_note"):
+        lines.append(summary["method_note"])
     if summary["transition_fidelity"] is not None:
         lines.append(
             f"transition fidelity {summary['transition_fidelity']:.3f}, "

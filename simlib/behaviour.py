@@ -4,8 +4,9 @@
   averaged over episodes, both machines fed the same observations;
 * eq. (3), bandit tasks: the absolute difference of the mean return each machine earns when
   it plays its own episodes on the same sampled tasks, using the pseudo-reward (the true mean
-  of the chosen arm) so the standard error is small; and, given an exact belief-MDP value
-  function, each machine's per-step Bayes regret ``Q*(b, a*) - Q*(b, a)``.
+  of the chosen arm) so the standard error is small, beside the signed difference it is the
+  absolute value of (intervals belong to the signed one, which can cover 0); and, given an
+  exact belief-MDP value function, each machine's per-step Bayes regret ``Q*(b, a*) - Q*(b, a)``.
 
 An environment that gives no expected rewards (a user's, through ``simlib.tasks.gym_task``)
 leaves them NaN in the traces: eq. (3) then uses the sampled rewards, and
@@ -33,10 +34,11 @@ MEASURES = ("kl", "js")
 class Behaviour:
     """A behavioural dissimilarity: ``value`` with its per-episode and per-step parts.
 
-    ``per_episode [E]`` averages to ``value``; ``per_time [T]`` sums to it (eq. 2) or is the
-    per-step difference of mean rewards (eq. 3, where ``value`` is the absolute total).
-    Eq. (3) also carries the paired ``standard_error``, each machine's mean return and, where
-    an exact value function was given, each machine's mean per-step Bayes ``regret``.
+    ``per_episode [E]`` averages to ``value`` (eq. 2); for eq. (3) it holds the signed
+    per-episode differences ``return(a) - return(b)``, which average to ``difference``, and
+    ``value = |difference|``; ``per_time [T]`` sums to the value (eq. 2) or to the difference
+    (eq. 3). Eq. (3) also carries the paired ``standard_error``, each machine's mean return and,
+    where an exact value function was given, each machine's mean per-step Bayes ``regret``.
     """
 
     metric: str
@@ -47,6 +49,7 @@ class Behaviour:
     standard_error: float = float("nan")
     returns: dict[str, float] = field(default_factory=dict)
     regret: dict[str, float] = field(default_factory=dict)
+    difference: float | None = None
 
 
 def divergence(family: OutputFamily, p: np.ndarray, q: np.ndarray, measure: str = "kl") -> np.ndarray:
@@ -194,7 +197,8 @@ def pseudo_returns(task: Task, machine: StateMachine, episodes: int, seed: int) 
 def return_difference(
     task: Task, a: StateMachine, b: StateMachine, episodes: int, seed: int, critic: StateMachine | None = None
 ) -> Behaviour:
-    """Eq. (3) with pseudo-rewards: ``|mean return(a) - mean return(b)|`` on the same sampled tasks.
+    """Eq. (3) with pseudo-rewards: ``|mean return(a) - mean return(b)|`` on the same sampled tasks,
+    and the signed ``difference`` (a - b) whose per-episode values ``per_episode`` holds.
 
     Both play the same task parameters (same seed); the standard error is that of the paired
     per-episode differences. Where the environment gives no expected rewards the returns are
@@ -210,6 +214,7 @@ def return_difference(
     return Behaviour(
         metric="|return(a)-return(b)|",
         value=float(abs(per_episode.mean())),
+        difference=float(per_episode.mean()),
         per_episode=per_episode,
         per_time=(rewards_a - rewards_b).mean(0),
         units="reward" if expected else "reward (sampled)",

@@ -3,12 +3,21 @@
 The report answers "does A compute what B computes?" with numbers:
 
 * behaviour -- eq. (2) ``KL(pi_b || pi_a)`` for prediction tasks (b is the reference, as
-  in ``simlib compare rnn:X opt:X``); for closed-loop tasks eq. (3) with its standard error,
-  both mean returns and, given an exact value function, each machine's per-step Bayes regret;
+  in ``simlib compare rnn:X opt:X``); for closed-loop tasks eq. (3): ``value`` is
+  ``|mean return(a) - mean return(b)|``, ``difference`` the signed mean and ``interval`` the
+  bootstrap interval of the signed mean (it can cover 0), with the standard error, both mean
+  returns and, given an exact value function, each machine's per-step Bayes regret;
 * ``a_to_b`` -- phi maps A's states into B's, i.e. B simulates A; ``b_to_a`` the reverse;
-  each with the MLP phi, a linear phi baseline, D_s and D_o on held-out episodes;
-* controls -- phi fitted on a shuffled pairing of states, and bootstrap confidence
-  intervals over the held-out episodes.
+  each with the MLP phi, a linear phi baseline, D_s and D_o on held-out episodes (on
+  closed-loop tasks D_o is eq. (3)'s pseudo-return gap, with the signed gap ``d_o_signed`` and
+  ``d_o_abs``, the per-step absolute gaps that cannot cancel: see
+  :class:`simlib.simulation.SimulationResult`);
+* controls -- phi fitted on a shuffled pairing of states and scored on the held-out pairs;
+  bootstrap confidence intervals over the held-out episodes; one-sided paired sign-flip
+  p-values of the fitted phi against that control, episode by episode;
+* baselines -- linear CKA, Procrustes distance and mean CCA of the two machines' held-out
+  states (:mod:`simlib.baselines`);
+* warnings -- one line each where an interval or p-value rests on few episodes.
 """
 
 from __future__ import annotations
@@ -21,11 +30,12 @@ import torch
 import xarray as xr
 
 import simlib
+from simlib.baselines import representation_baselines
 from simlib.behaviour import Behaviour, prediction_divergence, return_difference, unavailable_measures
-from simlib.bootstrap import bootstrap_ci
+from simlib.bootstrap import FEW_EPISODES, bootstrap_ci, few_samples_warning, paired_p_values
 from simlib.errors import SimlibError
 from simlib.machine import StateMachine
-from simlib.simulation import Simulation, SimulationResult
+from simlib.simulation import SIGN_FLIP_TEST, SMALL_TEST_CONSEQUENCE, Simulation, SimulationResult
 from simlib.task import Task
 from simlib.threads import FIT_THREADS, torch_threads
 from simlib.traces import sample_traces, shuffled_pairing, split_episodes
@@ -33,7 +43,8 @@ from simlib.traces import sample_traces, shuffled_pairing, split_episodes
 
 @dataclass(frozen=True)
 class Direction:
-    """One simulation direction: the MLP phi, the linear baseline and the shuffled control."""
+    """One simulation direction: the MLP phi, the linear baseline and the shuffled control
+    (phi fitted on shuffled pairs of training states, scored on the held-out pairs)."""
 
     mlp: SimulationResult
     linear: SimulationResult
@@ -63,6 +74,9 @@ class ComparisonReport:
     traces: xr.Dataset = field(repr=False)
     test_traces: xr.Dataset = field(repr=False)
     unavailable: dict = field(default_factory=dict)
+    p_values: dict = field(default_factory=dict)
+    baselines: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         directions = {"a_to_b": self.a_to_b, "b_to_a": self.b_to_a}
@@ -83,7 +97,10 @@ class ComparisonReport:
                     name: {"d_s": d.shuffled.d_s, "d_o": d.shuffled.d_o} for name, d in directions.items()
                 },
                 "bootstrap": self.intervals,
+                "p_values": self.p_values,
             },
+            "baselines": self.baselines,
+            "warnings": list(self.warnings),
             "settings": self.settings,
             "versions": {"simlib": simlib.__version__, "torch": torch.__version__, "numpy": np.__version__},
         }
@@ -92,7 +109,11 @@ class ComparisonReport:
     def _behaviour_dict(self) -> dict:
         behaviour = self.behaviour
         summary = {"metric": behaviour.metric, "value": behaviour.value, "units": behaviour.units}
-        if self.task.closed_loop:
+        summary["interval"] = self.intervals["behaviour"]
+        summary["interval_of"] = "mean over episodes"
+        if self.task.closed_loop:  # value = |difference|; the interval is of the signed mean
+            summary["difference"] = behaviour.difference
+            summary["interval_of"] = "mean over episodes of return(a) - return(b), signed"
             summary["standard_error"] = behaviour.standard_error
             summary["returns"] = behaviour.returns
             summary["regret_per_step"] = behaviour.regret
@@ -114,6 +135,7 @@ def compare(
     driver: str = "a",
     critic: StateMachine | None = None,
     threads: int | None = FIT_THREADS,
+    flips: int = 2000,
 ) -> ComparisonReport:
     """Compare machine ``a`` with reference machine ``b`` on ``task``.
 
@@ -124,6 +146,7 @@ def compare(
         seed: seeds traces, the split, phi and the controls.
         n_components: see :class:`simlib.simulation.Simulation` (None = the paper's setting).
         hidden: MLP width; resamples, level: bootstrap settings.
+        flips: sign patterns of the permutation test against the shuffled control.
         driver: closed-loop tasks: ``"a"`` or ``"b"``, the machine that acts in the traces.
         critic: closed-loop tasks: a machine with exact ``action_values(x, s)`` (a Bayes-optimal
             agent) that scores each machine's per-step Bayes regret; default: ``b`` or ``a`` if
@@ -137,9 +160,9 @@ def compare(
     train, test = split_episodes(traces, test_fraction, seed)
     if task.closed_loop:
         critic = critic or next((m for m in (b, a) if hasattr(m, "action_values")), None)
-        behaviour, statistic = return_difference(task, a, b, episodes, seed, critic), np.abs
+        behaviour = return_difference(task, a, b, episodes, seed, critic)
     else:
-        behaviour, statistic = prediction_divergence(traces, "b", "a", b.output), None
+        behaviour = prediction_divergence(traces, "b", "a", b.output)
     measure = "return" if task.closed_loop else "kl"
     settings = {
         "n_components": n_components, "test_fraction": test_fraction, "hidden": hidden, "driver": driver, "threads": threads
@@ -151,21 +174,31 @@ def compare(
         a_to_b = _direction(train, test, "a", "b", b, estimator)
         b_to_a = _direction(train, test, "b", "a", a, estimator)
 
-    def interval(values: np.ndarray, statistic=None) -> list[float]:
-        return list(bootstrap_ci(values, resamples, level, seed, statistic))
+    def interval(values: np.ndarray | None) -> list[float] | None:
+        return None if values is None else list(bootstrap_ci(values, resamples, level, seed))
 
+    directions = {"a_to_b": a_to_b, "b_to_a": b_to_a}
     intervals = {
         "level": level,
         "resamples": resamples,
-        "behaviour": interval(behaviour.per_episode, statistic),
+        "behaviour": interval(behaviour.per_episode),
+        **{name: {key: interval(values) for key, values in _per_episode(d.mlp).items()} for name, d in directions.items()},
+    }
+    p_values = {
+        "test": SIGN_FLIP_TEST,
+        "flips": flips,
         **{
-            name: {
-                "d_s": interval(d.mlp.d_s_per_episode),
-                "d_o": None if d.mlp.d_o_per_episode is None else interval(d.mlp.d_o_per_episode, statistic),
-            }
-            for name, d in (("a_to_b", a_to_b), ("b_to_a", b_to_a))
+            name: paired_p_values(_non_negative(d.mlp), _non_negative(d.shuffled), flips, seed)
+            for name, d in directions.items()
         },
     }
+    n_test = int(test.sizes["episode"])
+    enough = int(np.ceil(FEW_EPISODES / test_fraction))
+    warnings = few_samples_warning(n_test, "held-out episodes", f"{SMALL_TEST_CONSEQUENCE} (at least {enough})")
+    warnings += few_samples_warning(
+        behaviour.per_episode.size, "episodes" + (" of own play per machine" if task.closed_loop else ""),
+        "the behaviour's interval" + (" and standard error" if task.closed_loop else "") + " rest on few samples",
+    )
     return ComparisonReport(
         task=task,
         a=getattr(a, "spec", type(a).__name__),
@@ -180,7 +213,29 @@ def compare(
         traces=traces,
         test_traces=test,
         unavailable=unavailable_measures(traces),
+        p_values=p_values,
+        baselines=representation_baselines(test["a_state"].values, test["b_state"].values),
+        warnings=warnings,
     )
+
+
+def _per_episode(result: SimulationResult) -> dict[str, np.ndarray | None]:
+    """A direction's per-episode D_s and D_o, whose bootstrap means give the intervals; on
+    closed-loop traces D_o's are the signed pseudo-return gaps (an interval that can cover 0)
+    and ``d_o_abs`` the per-step absolute gaps."""
+    measures = {"d_s": result.d_s_per_episode, "d_o": result.d_o_per_episode}
+    if result.d_o_abs_per_episode is not None:
+        measures["d_o_abs"] = result.d_o_abs_per_episode
+    return measures
+
+
+def _non_negative(result: SimulationResult) -> dict[str, np.ndarray | None]:
+    """Per-episode D_s and a D_o that cannot cancel (KL, or the per-step absolute reward gaps):
+    what the one-sided test against the shuffled control compares."""
+    d_o = result.d_o_per_episode if result.d_o_abs_per_episode is None else result.d_o_abs_per_episode
+    if result.d_o_per_episode is None:
+        d_o = None
+    return {"d_s": result.d_s_per_episode, "d_o": d_o}
 
 
 def resolve_task(a: StateMachine, b: StateMachine, task: Task | None) -> Task:
@@ -222,9 +277,4 @@ def _direction(
     mlp = fitted("mlp", train)
     linear = fitted("linear", train)
     shuffled = fitted("mlp", shuffled_pairing(train, target, seed + 1))
-    return Direction(
-        mlp=mlp.score(test),
-        linear=linear.score(test),
-        shuffled=shuffled.score(shuffled_pairing(test, target, seed + 2)),
-        simulation=mlp,
-    )
+    return Direction(mlp=mlp.score(test), linear=linear.score(test), shuffled=shuffled.score(test), simulation=mlp)

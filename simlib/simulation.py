@@ -8,7 +8,15 @@ Shaped like a scikit-learn estimator: the constructor takes hyperparameters only
   (per component; 0 = perfect, 1 = no better than M's mean state);
 * ``D_o`` -- ``KL(f_N(x, s_N) || f_M(x, phi(s_N)))`` summed over the steps of an episode and
   averaged over episodes (the units of eq. 2), where ``phi(s_N)`` is mapped back to M's raw
-  state space and M is stepped from it on the same input.
+  state space and M is stepped from it on the same input. On closed-loop traces (output
+  measure ``"return"``) D_o is eq. (3), the absolute gap of the pseudo-returns both policies
+  earn along the traced stream; since over- and under-earning cancel in it, ``d_o_abs`` (the
+  per-step absolute gaps summed over time, which cannot cancel) and the signed gap
+  ``d_o_signed`` are reported beside it.
+
+:func:`score_states` scores plain state arrays (recorded hidden states, no machines): D_s both
+ways with the shuffled control, its p-value and the closed-form baselines of
+:mod:`simlib.baselines`.
 
 Fitting never mutates the traces, and the output measure never changes behind the user's back:
 if the two machines' output families differ, scoring raises instead of switching metric.
@@ -25,16 +33,21 @@ import torch
 import xarray as xr
 
 import simlib
+from simlib.baselines import representation_baselines
 from simlib.behaviour import divergence, has_expected_rewards, reward_gap, unavailable_measures
+from simlib.bootstrap import bootstrap_ci, few_samples_warning, paired_p_values
 from simlib.embedding import FitCurves, LinearEmbedding, MLPEmbedding
 from simlib.errors import SimlibError
 from simlib.machine import StateMachine
-from simlib.traces import require_machine
-from simlib.threads import FIT_THREADS
+from simlib.traces import require_machine, shuffled_pairing, split_episodes
+from simlib.threads import FIT_THREADS, torch_threads
 from simlib.whitening import fit_whitening
 
 OUTPUT_MEASURES = ("kl", "js", "return")
 PHIS = ("mlp", "linear")
+SIGN_FLIP_TEST = "one-sided paired sign-flip over held-out episodes: phi's value below the shuffled control's"
+"""What ``controls.p_values`` test (:func:`simlib.bootstrap.sign_flip_p_value`)."""
+SMALL_TEST_CONSEQUENCE = "bootstrap intervals and permutation p-values rest on few samples; score more episodes"
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,15 @@ class SimulationResult:
     ``d_s_per_episode [E]``, ``d_o_per_episode [E]``, ``embedded [E, T, k_target]``
     (``phi(z_source)``), ``target_whitened [E, T, k_target]``, ``simulated_output [E, T, P]``
     (``f_target`` at the embedded states).
+
+    With the ``"return"`` output measure (reward units): ``d_o_signed`` is the mean over episodes
+    of ``pseudo-return(original) - pseudo-return(simulated)`` (positive: the simulated policy
+    earns less; per episode ``d_o_signed_per_episode [E]``, per step ``d_o_per_time``), ``d_o``
+    its absolute value (eq. 3, the paper's), and ``d_o_abs`` the mean over episodes of
+    ``sum_t |pseudo-reward_t(original) - pseudo-reward_t(simulated)|`` (per episode
+    ``d_o_abs_per_episode [E]``): per-step absolute gaps, which cannot cancel within an episode
+    or across episodes as the signed gaps do. All three are None for the divergence measures,
+    which are non-negative per step already.
 
     ``d_o`` and its arrays are None when the output measure cannot be computed from the traces
     (``"return"`` in an environment that gives no expected rewards); ``output_measure`` says why.
@@ -68,12 +90,18 @@ class SimulationResult:
     target_whitened: np.ndarray = field(repr=False)
     simulated_output: np.ndarray = field(repr=False)
     versions: dict = field(default_factory=dict)
+    d_o_signed: float | None = None
+    d_o_signed_per_episode: np.ndarray | None = field(default=None, repr=False)
+    d_o_abs: float | None = None
+    d_o_abs_per_episode: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         """Scalars and settings as plain JSON-ready data."""
         return {
             "d_s": self.d_s,
             "d_o": self.d_o,
+            "d_o_signed": self.d_o_signed,
+            "d_o_abs": self.d_o_abs,
             "phi": self.phi,
             "output_measure": self.output_measure,
             "n_components": list(self.n_components),
@@ -99,7 +127,8 @@ class Simulation:
         validation_fraction: share of the training episodes held out for early stopping.
         output_measure: D_o's measure: ``"kl"`` or ``"js"`` between outputs (eq. 2), or
             ``"return"`` for policies on closed-loop traces (eq. 3): the absolute mean difference
-            of the pseudo-return both policies would earn along the traced stream.
+            of the pseudo-return both policies would earn along the traced stream (see
+            :class:`SimulationResult` for the signed gap and the per-step gaps that cannot cancel).
         random_state: seeds the validation split and the MLP.
         threads: torch intra-op threads while fitting (one by default, so results do not
             depend on the machine's core count; None: torch's default; see :mod:`simlib.threads`).
@@ -151,8 +180,12 @@ class Simulation:
             simulator: the machine M itself, stepped from embedded states when scoring.
         """
         self._check(traces, source, target, simulator)
-        src = traces[f"{source}_state"].values
-        tgt = traces[f"{target}_state"].values
+        self._fit_states(traces[f"{source}_state"].values, traces[f"{target}_state"].values)
+        self.source_, self.target_, self.simulator_ = source, target, simulator
+        return self
+
+    def _fit_states(self, src: np.ndarray, tgt: np.ndarray) -> None:
+        """Whitenings and phi from paired state arrays ``[E, T, D_source]``, ``[E, T, D_target]``."""
         k_source, k_target = self._components(src.shape[-1], tgt.shape[-1])
         self.source_whitening_ = fit_whitening(src.reshape(-1, src.shape[-1]), k_source)
         self.target_whitening_ = fit_whitening(tgt.reshape(-1, tgt.shape[-1]), k_target)
@@ -162,8 +195,13 @@ class Simulation:
         self.embedding_ = self._embedding().fit(
             _rows(z_src, fit_rows), _rows(z_tgt, fit_rows), _rows(z_src, val_rows), _rows(z_tgt, val_rows)
         )
-        self.source_, self.target_, self.simulator_ = source, target, simulator
-        return self
+
+    def _state_error(self, src: np.ndarray, tgt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(phi(z_source), z_target, squared error per step [E, T])`` of raw states ``[E, T, D]``."""
+        z_src = self.source_whitening_.transform(src)
+        z_tgt = self.target_whitening_.transform(tgt)
+        embedded = self.embedding_.predict(z_src.reshape(-1, z_src.shape[-1])).reshape(z_tgt.shape)
+        return embedded, z_tgt, ((embedded - z_tgt) ** 2).mean(-1)
 
     def score(self, traces: xr.Dataset) -> SimulationResult:
         """D_s and D_o of the fitted phi on ``traces`` (use episodes phi was not fitted on)."""
@@ -171,19 +209,17 @@ class Simulation:
             raise SimlibError("Simulation.score called before fit")
         source, target = self.source_, self.target_
         self._check(traces, source, target, self.simulator_)
-        z_src = self.source_whitening_.transform(traces[f"{source}_state"].values)
-        z_tgt = self.target_whitening_.transform(traces[f"{target}_state"].values)
-        episodes, horizon, k_target = z_tgt.shape
-        embedded = self.embedding_.predict(z_src.reshape(-1, z_src.shape[-1])).reshape(episodes, horizon, k_target)
-        state_error = ((embedded - z_tgt) ** 2).mean(-1)
+        embedded, z_tgt, state_error = self._state_error(traces[f"{source}_state"].values, traces[f"{target}_state"].values)
         simulated = self._step_from(embedded, traces["input"].values)
         original = traces[f"{source}_output"].values
+        signed = absolute = None
         if self.output_measure == "return" and not has_expected_rewards(traces):
             output_error, d_o = None, None
             units = f"unavailable: {unavailable_measures(traces)['d_o']}"
         elif self.output_measure == "return":
             output_error = reward_gap(traces, original, simulated)
-            d_o, units = abs(float(output_error.sum(1).mean())), "|pseudo-return(original) - pseudo-return(simulated)|"
+            signed, absolute = output_error.sum(1), np.abs(output_error).sum(1)
+            d_o, units = abs(float(signed.mean())), "|pseudo-return(original) - pseudo-return(simulated)|"
         else:
             output_error = divergence(self.simulator_.output, original, simulated, self.output_measure)
             d_o, units = float(output_error.sum(1).mean()), f"{self.output_measure}(original||simulated), nats summed over time"
@@ -210,16 +246,14 @@ class Simulation:
             target_whitened=z_tgt,
             simulated_output=simulated,
             versions={"simlib": simlib.__version__, "torch": torch.__version__, "numpy": np.__version__},
+            d_o_signed=None if signed is None else float(signed.mean()),
+            d_o_signed_per_episode=signed,
+            d_o_abs=None if absolute is None else float(absolute.mean()),
+            d_o_abs_per_episode=absolute,
         )
 
     def _check(self, traces: xr.Dataset, source: str, target: str, simulator: StateMachine) -> None:
-        if self.phi not in PHIS:
-            raise SimlibError(f"unknown phi {self.phi!r}; use one of {PHIS}")
-        valid_int = isinstance(self.n_components, int) and not isinstance(self.n_components, bool)
-        if not (self.n_components in (None, "full") or (valid_int and self.n_components >= 1)):
-            raise SimlibError(f"n_components must be None, 'full' or a positive int, got {self.n_components!r}")
-        if self.output_measure not in OUTPUT_MEASURES:
-            raise SimlibError(f"unknown output_measure {self.output_measure!r}; use one of {OUTPUT_MEASURES}")
+        self._check_settings()
         if self.output_measure == "return" and "mean_reward" not in traces:
             raise SimlibError("output_measure 'return' needs closed-loop traces (they record mean_reward)")
         require_machine(traces, source)
@@ -236,6 +270,15 @@ class Simulation:
             )
         if traces.sizes[f"{target}_state_dim"] != simulator.state_dim:
             raise SimlibError(f"the simulator's state_dim does not match machine {target!r} in the traces")
+
+    def _check_settings(self) -> None:
+        if self.phi not in PHIS:
+            raise SimlibError(f"unknown phi {self.phi!r}; use one of {PHIS}")
+        valid_int = isinstance(self.n_components, int) and not isinstance(self.n_components, bool)
+        if not (self.n_components in (None, "full") or (valid_int and self.n_components >= 1)):
+            raise SimlibError(f"n_components must be None, 'full' or a positive int, got {self.n_components!r}")
+        if self.output_measure not in OUTPUT_MEASURES:
+            raise SimlibError(f"unknown output_measure {self.output_measure!r}; use one of {OUTPUT_MEASURES}")
 
     def _components(self, dim_source: int, dim_target: int) -> tuple[int | None, int | None]:
         if self.n_components == "full":
@@ -270,3 +313,89 @@ class Simulation:
 def _rows(z: np.ndarray, episodes: np.ndarray) -> np.ndarray:
     """The (episode, time) rows of the chosen episodes of ``z [E, T, k]``: ``[n * T, k]``."""
     return z[episodes].reshape(-1, z.shape[-1])
+
+
+def score_states(
+    states_a: np.ndarray,
+    states_b: np.ndarray,
+    *,
+    phi: str = "mlp",
+    n_components: int | str | None = None,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    hidden: int = 64,
+    resamples: int = 1000,
+    level: float = 0.95,
+    flips: int = 2000,
+    threads: int | None = FIT_THREADS,
+) -> dict:
+    """D_s both ways between two recorded sets of hidden states, with controls and baselines.
+
+    For states recorded without their machines (so no D_o, which steps the simulator):
+    ``states_a [E, T, D_a]`` and ``states_b [E, T, D_b]`` paired row by row (episode ``e``, step
+    ``t`` of both saw the same inputs), or ``[n, D]`` (each row then counts as an episode).
+    ``test_fraction`` of the episodes are held out; phi (``"mlp"`` or ``"linear"``) and the
+    whitening are those of :class:`Simulation` with the same settings, fitted on the rest.
+
+    Returns a JSON-ready dict shaped like ``compare``'s report: ``a_to_b`` (phi maps A's states
+    into B's) and ``b_to_a``, each with ``d_s``; ``controls`` with ``shuffled`` (phi fitted on a
+    shuffled pairing, scored on the held-out pairs), ``bootstrap`` intervals of the mean D_s
+    and ``p_values`` (one-sided paired sign-flip test that phi beats the shuffled control,
+    :func:`simlib.bootstrap.sign_flip_p_value`); ``baselines`` (:mod:`simlib.baselines` on the
+    held-out states); ``warnings`` (one line each; empty when none).
+    """
+    a, b = _episodes(states_a, "a"), _episodes(states_b, "b")
+    if a.shape[:2] != b.shape[:2]:
+        raise SimlibError(f"states_a and states_b must pair row by row, got shapes {np.shape(states_a)} and {np.shape(states_b)}")
+    traces = xr.Dataset({"a_state": (("episode", "time", "a_state_dim"), a), "b_state": (("episode", "time", "b_state_dim"), b)})
+    estimator = Simulation(n_components=n_components, phi=phi, hidden=hidden, random_state=seed, threads=threads)
+    estimator._check_settings()
+    train, test = split_episodes(traces, test_fraction, seed)
+    directions, controls = {}, {}
+    with torch_threads(threads):
+        for key, source, target in (("a_to_b", "a", "b"), ("b_to_a", "b", "a")):
+            held_out = test[f"{source}_state"].values, test[f"{target}_state"].values
+            for scores, pairs in ((directions, train), (controls, shuffled_pairing(train, target, seed + 1))):
+                model = Simulation(**estimator.get_params())
+                model._fit_states(pairs[f"{source}_state"].values, pairs[f"{target}_state"].values)
+                scores[key] = {"model": model, "d_s": model._state_error(*held_out)[2].mean(1)}
+    n_test = int(test.sizes["episode"])
+    return {
+        "episodes": int(traces.sizes["episode"]),
+        "test_episodes": n_test,
+        "a_to_b": _state_summary(directions["a_to_b"]),
+        "b_to_a": _state_summary(directions["b_to_a"]),
+        "controls": {
+            "shuffled": {key: {"d_s": float(c["d_s"].mean())} for key, c in controls.items()},
+            "bootstrap": {"level": level, "resamples": resamples, **{
+                key: {"d_s": list(bootstrap_ci(d["d_s"], resamples, level, seed))} for key, d in directions.items()}},
+            "p_values": {"test": SIGN_FLIP_TEST, "flips": flips, **{
+                key: paired_p_values({"d_s": d["d_s"]}, {"d_s": controls[key]["d_s"]}, flips, seed)
+                for key, d in directions.items()}},
+        },
+        "baselines": representation_baselines(test["a_state"].values, test["b_state"].values),
+        "warnings": few_samples_warning(n_test, "held-out episodes", SMALL_TEST_CONSEQUENCE),
+        "settings": {"phi": phi, "n_components": n_components, "test_fraction": test_fraction, "seed": seed,
+                     "hidden": hidden, "threads": threads},
+    }
+
+
+def _episodes(states: np.ndarray, name: str) -> np.ndarray:
+    """Recorded states as ``[E, T, D]`` float64 (``[n, D]`` becomes ``[n, 1, D]``)."""
+    array = np.asarray(states, dtype=np.float64)
+    if array.ndim not in (2, 3) or 0 in array.shape:
+        raise SimlibError(f"states_{name} must be [episodes, time, dim] or [rows, dim], got shape {array.shape}")
+    return array[:, None, :] if array.ndim == 2 else array
+
+
+def _state_summary(direction: dict) -> dict:
+    model = direction["model"]
+    curves = model.embedding_.curves_
+    return {
+        "d_s": float(direction["d_s"].mean()),
+        "phi": model.phi,
+        "n_components": [model.source_whitening_.n_components, model.target_whitening_.n_components],
+        "explained_variance": [float(model.source_whitening_.explained.sum()), float(model.target_whitening_.explained.sum())],
+        "converged": curves.converged,
+        "stopped": curves.stopped,
+    }

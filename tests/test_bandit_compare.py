@@ -25,10 +25,53 @@ def test_a_reparametrised_optimal_agent_is_indistinguishable(short_bandit):
     report = compare(rotated, opt, short_bandit, episodes=400, seed=0)
     behaviour = report.behaviour
     assert behaviour.value == 0.0 and behaviour.regret == {"a": pytest.approx(0.0, abs=1e-12), "b": 0.0}
-    for direction in (report.a_to_b, report.b_to_a):
+    assert behaviour.difference == 0.0 and report.intervals["behaviour"] == [0.0, 0.0]
+    for key, direction in (("a_to_b", report.a_to_b), ("b_to_a", report.b_to_a)):
         assert direction.mlp.d_s < 1e-3 and direction.linear.d_s < 1e-8
         assert direction.linear.d_o < 1e-9 and direction.shuffled.d_s > 0.5
+        assert abs(direction.linear.d_o_signed) < 1e-9
+        assert report.p_values[key] == {"d_s": pytest.approx(1 / 2001), "d_o": pytest.approx(1 / 2001)}
     assert report.a_to_b.mlp.output_measure.startswith("|pseudo-return")
+    # a rotation and reflection of the same states: every closed-form baseline calls them identical
+    assert report.baselines == {"cka": pytest.approx(1.0), "procrustes": pytest.approx(0.0, abs=1e-6), "cca": pytest.approx(1.0)}
+
+
+@pytest.fixture(scope="module")
+def close_policies(short_bandit):
+    """Thompson sampling against UCB: mean returns within one standard error on 100 episodes."""
+    thompson, ucb = machines.ThompsonAgent(short_bandit), machines.UCBAgent(short_bandit)
+    return compare(thompson, ucb, short_bandit, episodes=100, seed=0, resamples=400)
+
+
+def test_the_behaviour_interval_is_of_the_signed_difference_and_can_cover_zero(close_policies):
+    from simlib.bootstrap import bootstrap_ci
+
+    behaviour, summary = close_policies.behaviour, close_policies.to_dict()["behaviour"]
+    assert behaviour.value == abs(behaviour.difference) and behaviour.difference == pytest.approx(behaviour.per_episode.mean())
+    low, high = summary["interval"]
+    assert summary["interval"] == close_policies.intervals["behaviour"] == list(bootstrap_ci(behaviour.per_episode, 400, 0.95, 0))
+    assert low < 0.0 < high and low <= summary["difference"] <= high  # the interval of |gap| would exclude 0
+    assert "signed" in summary["interval_of"]
+
+
+def test_bandit_d_o_is_eq3_beside_per_step_absolute_gaps_that_cannot_cancel(close_policies):
+    test = close_policies.test_traces
+    cancelled = []
+    for direction in (close_policies.a_to_b, close_policies.b_to_a):
+        for result in (direction.mlp, direction.linear):
+            original = test[f"{result.source}_output"].values
+            gap = reward_gap(test, original, result.simulated_output)
+            np.testing.assert_allclose(result.d_o_abs_per_episode, np.abs(gap).sum(1), atol=1e-12)
+            np.testing.assert_allclose(result.d_o_signed_per_episode, gap.sum(1), atol=1e-12)
+            np.testing.assert_allclose(result.d_o_per_episode, gap.sum(1), atol=1e-12)
+            assert result.d_o == pytest.approx(abs(result.d_o_per_time.sum())) == pytest.approx(abs(result.d_o_signed))
+            assert result.d_o_abs == pytest.approx(np.abs(gap).sum(1).mean())
+            assert (result.d_o_abs_per_episode >= np.abs(result.d_o_signed_per_episode) - 1e-12).all()
+            cancelled.append(result.d_o_abs - result.d_o)
+    assert max(cancelled) > 0.1  # eq. (3)'s signed gap hides much of what the per-step gaps see
+    boot, mlp = close_policies.intervals["a_to_b"], close_policies.a_to_b.mlp
+    assert boot["d_o"][0] <= mlp.d_o_signed <= boot["d_o"][1]  # the interval is of the signed gap
+    assert boot["d_o_abs"][0] <= mlp.d_o_abs <= boot["d_o_abs"][1]
 
 
 def test_eq3_reports_standard_error_returns_and_regret(short_bandit):

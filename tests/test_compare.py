@@ -30,6 +30,14 @@ def test_report_dict_has_the_documented_contract(report):
         assert set(summary["controls"]["shuffled"][key]) == {"d_s", "d_o"}
         low, high = summary["controls"]["bootstrap"][key]["d_s"]
         assert low <= summary[key]["d_s"] <= high
+        p_values = summary["controls"]["p_values"][key]
+        assert set(p_values) == {"d_s", "d_o"} and all(0 < p <= 1 for p in p_values.values())
+        assert summary[key]["d_o_signed"] is None  # a divergence has no sign
+    assert summary["controls"]["p_values"]["flips"] == 2000
+    assert summary["controls"]["p_values"]["a_to_b"]["d_s"] == pytest.approx(1 / 2001)  # the count machine reads the history
+    assert set(summary["baselines"]) == {"cka", "procrustes", "cca"}
+    assert summary["behaviour"]["interval"] == summary["controls"]["bootstrap"]["behaviour"]
+    assert summary["warnings"] == []  # 40 held-out episodes, 200 for behaviour
 
 
 def test_bootstrap_intervals_cover_their_estimates(report):
@@ -54,6 +62,21 @@ def test_bootstrap_interval_is_the_percentile_interval_of_the_mean():
         assert high == pytest.approx(values.mean() + z * se, abs=0.1 * se)
     low, high = bootstrap_ci(values, resamples=4000, statistic=lambda means: means + 1.0)
     assert low == pytest.approx(values.mean() + 1.0 - 1.96 * se, abs=0.1 * se)
+
+
+def test_few_episodes_are_reported_as_warnings_not_on_stderr(capsys):
+    from simlib.cli.app import main
+
+    assert main(["compare", "posterior:beta-bernoulli", "opt:beta-bernoulli", "--episodes", "20"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "warnings:" in captured.out and "only 4 held-out episodes" in captured.out
+    assert "only 20 episodes" in captured.out and "at least 150" in captured.out
+    summary = compare(machines.load("posterior:beta-bernoulli"), machines.load("opt:beta-bernoulli"), episodes=20,
+                      resamples=50).to_dict()
+    assert len(summary["warnings"]) == 2 and all("\n" not in line for line in summary["warnings"])
+    # 4 held-out episodes: the 16 sign patterns are enumerated, so no p-value is below 1/16
+    assert min(summary["controls"]["p_values"]["a_to_b"].values()) >= 1 / 16
 
 
 def test_shuffled_control_is_at_chance(report):

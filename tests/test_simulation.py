@@ -34,23 +34,27 @@ def _score(split, source, target, **settings):
 
 
 @pytest.mark.parametrize(
-    "other",
+    ("other", "orthogonal"),
     [
-        _load("posterior"),
-        _load("logodds"),
-        _load("rotated"),  # a random rotation composed with a reflection
-        machines.rotate(machines.CountPredictor(), torch.diag(torch.tensor([-1.0, 1.0], dtype=torch.float64))),
+        (_load("posterior"), False),
+        (_load("logodds"), False),
+        (_load("rotated"), True),  # a random rotation composed with a reflection
+        (machines.rotate(machines.CountPredictor(), torch.diag(torch.tensor([-1.0, 1.0], dtype=torch.float64))), True),
     ],
     ids=["posterior", "logodds", "rotated-reflected", "sign-flip"],
 )
-def test_reparametrisations_simulate_each_other(other):
+def test_reparametrisations_simulate_each_other(other, orthogonal):
     report = compare(other, _load("opt"), episodes=500, seed=0)
     assert report.behaviour.value <= 1e-9
-    for direction in (report.a_to_b, report.b_to_a):
+    for key, direction in (("a_to_b", report.a_to_b), ("b_to_a", report.b_to_a)):
         assert direction.mlp.d_s <= 0.01
         assert direction.mlp.d_o <= 1e-3
         assert direction.shuffled.d_s > 0.8  # the control: no correspondence, no simulation
         assert direction.shuffled.d_o > 0.5
+        assert report.p_values[key] == {"d_s": pytest.approx(1 / 2001), "d_o": pytest.approx(1 / 2001)}
+    if orthogonal:  # the closed-form baselines see an orthogonal map as identity
+        assert report.baselines["cka"] == pytest.approx(1.0) and report.baselines["procrustes"] < 1e-6
+    assert report.warnings == []
 
 
 def test_count_machine_simulates_the_history_machine_but_not_conversely(coin_split):
