@@ -12,12 +12,14 @@ objective as the full data and much cheaper for machines with discrete states.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
+from simlib.errors import SimlibError
 from simlib.threads import FIT_THREADS, torch_threads
 
 
@@ -169,3 +171,28 @@ class MLPEmbedding:
 def _tensor(a: np.ndarray) -> torch.Tensor:
     """A float32 copy (never a view of the caller's array)."""
     return torch.tensor(np.asarray(a), dtype=torch.float32)
+
+
+@dataclass(frozen=True)
+class EmbeddingSettings:
+    """What :class:`simlib.simulation.Simulation` hands an embedding factory."""
+
+    hidden: int
+    max_steps: int
+    random_state: int
+    threads: int | None
+
+
+EMBEDDINGS: dict[str, Callable[[EmbeddingSettings], object]] = {
+    "mlp": lambda s: MLPEmbedding(hidden=s.hidden, max_steps=s.max_steps, random_state=s.random_state, threads=s.threads),
+    "linear": lambda s: LinearEmbedding(),
+}
+"""phi kinds by name: a factory from :class:`EmbeddingSettings` to an object with
+``fit(x, y, x_val, y_val)`` (returning itself, setting ``curves_``) and ``predict(x)``."""
+
+
+def register_embedding(name: str, factory: Callable[[EmbeddingSettings], object]) -> None:
+    """Add a phi kind: ``Simulation(phi=name)`` then fits ``factory(settings)``."""
+    if name in EMBEDDINGS:
+        raise SimlibError(f"a phi kind called {name!r} is already registered")
+    EMBEDDINGS[name] = factory

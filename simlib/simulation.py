@@ -36,7 +36,7 @@ import simlib
 from simlib.baselines import representation_baselines
 from simlib.behaviour import divergence, has_expected_rewards, reward_gap, unavailable_measures
 from simlib.bootstrap import bootstrap_ci, few_samples_warning, paired_p_values
-from simlib.embedding import FitCurves, LinearEmbedding, MLPEmbedding
+from simlib.embedding import EMBEDDINGS, EmbeddingSettings, FitCurves
 from simlib.errors import SimlibError
 from simlib.machine import StateMachine
 from simlib.traces import require_machine, shuffled_pairing, split_episodes
@@ -44,7 +44,6 @@ from simlib.threads import FIT_THREADS, torch_threads
 from simlib.whitening import fit_whitening
 
 OUTPUT_MEASURES = ("kl", "js", "return")
-PHIS = ("mlp", "linear")
 SIGN_FLIP_TEST = "one-sided paired sign-flip over held-out episodes: phi's value below the shuffled control's"
 """What ``controls.p_values`` test (:func:`simlib.bootstrap.sign_flip_p_value`)."""
 SMALL_TEST_CONSEQUENCE = "bootstrap intervals and permutation p-values rest on few samples; score more episodes"
@@ -121,7 +120,8 @@ class Simulation:
             (both machines projected to the dimension of the smaller state); an int projects
             both to that many; ``"full"`` keeps every informative component of each machine.
             Always capped by the numerical rank of each machine's states.
-        phi: ``"mlp"`` (three hidden layers, the paper's) or ``"linear"`` (least squares).
+        phi: ``"mlp"`` (three hidden layers, the paper's), ``"linear"`` (least squares), or a kind
+            added with :func:`simlib.embedding.register_embedding`.
         hidden: width of the MLP's hidden layers.
         max_steps: L-BFGS iterations at most for the MLP.
         validation_fraction: share of the training episodes held out for early stopping.
@@ -272,8 +272,8 @@ class Simulation:
             raise SimlibError(f"the simulator's state_dim does not match machine {target!r} in the traces")
 
     def _check_settings(self) -> None:
-        if self.phi not in PHIS:
-            raise SimlibError(f"unknown phi {self.phi!r}; use one of {PHIS}")
+        if self.phi not in EMBEDDINGS:
+            raise SimlibError(f"unknown phi {self.phi!r}; use one of {tuple(EMBEDDINGS)}")
         valid_int = isinstance(self.n_components, int) and not isinstance(self.n_components, bool)
         if not (self.n_components in (None, "full") or (valid_int and self.n_components >= 1)):
             raise SimlibError(f"n_components must be None, 'full' or a positive int, got {self.n_components!r}")
@@ -293,12 +293,9 @@ class Simulation:
         order = np.random.default_rng(self.random_state).permutation(episodes)
         return np.sort(order[n_val:]), np.sort(order[:n_val])
 
-    def _embedding(self) -> MLPEmbedding | LinearEmbedding:
-        if self.phi == "linear":
-            return LinearEmbedding()
-        return MLPEmbedding(
-            hidden=self.hidden, max_steps=self.max_steps, random_state=self.random_state, threads=self.threads
-        )
+    def _embedding(self):
+        settings = EmbeddingSettings(self.hidden, self.max_steps, self.random_state, self.threads)
+        return EMBEDDINGS[self.phi](settings)
 
     @torch.no_grad()
     def _step_from(self, embedded: np.ndarray, inputs: np.ndarray) -> np.ndarray:

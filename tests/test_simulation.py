@@ -5,6 +5,7 @@ simulates the history machine but not the other way round (the paper's asymmetry
 forgetful machine and the Bayes machine simulate neither way.
 """
 
+import numpy as np
 import pytest
 import torch
 import xarray as xr
@@ -203,3 +204,29 @@ def test_a_fit_says_why_it_stopped(coin_split):
     assert (linear.curves.stopped, linear.converged) == ("closed form", True)
     full = _score(coin_split, "opt", "history")
     assert full.converged == (full.curves.stopped in ("L-BFGS converged", "validation loss stopped improving"))
+
+
+def test_a_new_phi_kind_is_one_factory_and_one_registration(coin_split):
+    """A phi that always predicts the target's whitened mean (zero) scores D_s = 1 by construction."""
+    from simlib.embedding import EMBEDDINGS, FitCurves, register_embedding
+
+    class MeanEmbedding:
+        def fit(self, x, y, x_val, y_val):
+            self.width_ = y.shape[1]
+            self.curves_ = FitCurves(np.array([0]), np.array([1.0]), np.array([1.0]), True, "closed form")
+            return self
+
+        def predict(self, x):
+            return np.zeros((x.shape[0], self.width_))
+
+    register_embedding("mean", lambda settings: MeanEmbedding())
+    try:
+        train, test = coin_split
+        result = Simulation(phi="mean").fit(train, "history", "opt", _load("opt")).score(train)
+        assert result.phi == "mean" and result.d_s == pytest.approx(1.0, abs=1e-9)
+        with pytest.raises(SimlibError, match="already registered"):
+            register_embedding("mean", lambda settings: MeanEmbedding())
+    finally:
+        EMBEDDINGS.pop("mean")
+    with pytest.raises(SimlibError, match="unknown phi 'mean'"):
+        Simulation(phi="mean").fit(train, "history", "opt", _load("opt"))
