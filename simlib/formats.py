@@ -5,7 +5,8 @@ layout, and which simlib, torch and numpy wrote it; readers check the version in
 kind               where the stamp lives      versions
 =================  =========================  ===================================================
 ``checkpoint``     top-level keys             1: no ``written_by`` (migrated on read); 2: current
-``traces``         netCDF attributes          2: current
+``traces``         netCDF attributes          2: float64, uncompressed; 3: current (compressed,
+                                              float64 stored as float32 where that is exact)
 ``convergence``    netCDF attributes          1: current
 ``report``         JSON keys                  1: current (``simlib compare/injectivity --json``)
 =================  =========================  ===================================================
@@ -19,7 +20,7 @@ import torch
 import simlib
 from simlib.errors import SimlibError
 
-CURRENT = {"checkpoint": 2, "traces": 2, "convergence": 1, "report": 1}
+CURRENT = {"checkpoint": 2, "traces": 3, "convergence": 1, "report": 1}
 """The version of each kind this simlib writes (and the newest it reads)."""
 
 

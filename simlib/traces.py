@@ -245,15 +245,68 @@ def shuffled_pairing(traces: xr.Dataset, name: str, seed: int) -> xr.Dataset:
     return shuffled
 
 
+PACKED = "simlib_stored_as_float32"
+"""Attribute of a float64 variable that :func:`save_traces` stored as float32 because every value
+is exactly a float32 (a float32 network's states and outputs); :func:`load_traces` restores float64."""
+COMPRESSION = {"zlib": True, "complevel": 4, "shuffle": True}
+"""netCDF4/HDF5 compression of every numeric variable (lossless)."""
+
+
+def netcdf_engine() -> str:
+    """The xarray engine :func:`save_traces` writes with: ``netcdf4`` or ``h5netcdf`` (netCDF4 files,
+    compressed) where installed, else ``scipy`` (netCDF3, which cannot compress)."""
+    from importlib.util import find_spec
+
+    if find_spec("netCDF4") is not None:
+        return "netcdf4"
+    if find_spec("h5netcdf") is not None and find_spec("h5py") is not None:
+        return "h5netcdf"
+    return "scipy"
+
+
+def _exact_float32(values: np.ndarray) -> np.ndarray | None:
+    """``values`` as float32 if that loses no bit (each value is exactly a float32), else None."""
+    if values.dtype != np.float64:
+        return None
+    with np.errstate(over="ignore"):  # a value beyond float32's range keeps the variable float64
+        narrow = values.astype(np.float32)
+    return narrow if np.array_equal(narrow.astype(np.float64).view(np.uint64), values.view(np.uint64)) else None
+
+
+def _packed(traces: xr.Dataset, engine: str) -> tuple[xr.Dataset, dict]:
+    """A copy with float64 variables that are exactly float32 stored as float32 (marked
+    :data:`PACKED`), and the per-variable encoding: compression wherever the engine has it."""
+    packed = traces.copy(deep=False)
+    for name, variable in traces.variables.items():
+        if name in traces.indexes:
+            continue
+        narrow = _exact_float32(variable.values)
+        if narrow is not None:
+            packed = _replace(packed, name, xr.Variable(variable.dims, narrow, {**variable.attrs, PACKED: 1}))
+    encoding = {}
+    if engine != "scipy":
+        encoding = {name: dict(COMPRESSION) for name, variable in packed.variables.items()
+                    if name not in packed.indexes and variable.dtype.kind in "fiub" and variable.ndim}
+    return packed, encoding
+
+
 def save_traces(traces: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write a trace to netCDF atomically (a temporary file in the same folder, then rename)."""
+    """Write a trace to netCDF atomically (a temporary file in the same folder, then rename).
+
+    Lossless and compact: float64 variables whose values are all exactly float32 (the states and
+    outputs of float32 networks, counts) are stored as float32 and restored by :func:`load_traces`
+    bit for bit, and with netCDF4 or h5netcdf installed every numeric variable is zlib-compressed.
+    """
+    engine = netcdf_engine()
+    packed, encoding = _packed(traces, engine)
     with atomic_path(path) as temporary:
-        traces.to_netcdf(temporary)
+        packed.to_netcdf(temporary, engine=engine, encoding=encoding)
     return Path(path)
 
 
 def load_traces(path: str | os.PathLike) -> xr.Dataset:
-    """Read a trace written by :func:`save_traces` (fully loaded; the file is closed)."""
+    """Read a trace written by :func:`save_traces` (fully loaded; the file is closed), float64
+    variables stored as float32 restored to float64 exactly."""
     try:
         with xr.open_dataset(path) as opened:
             traces = opened.load()
@@ -262,4 +315,15 @@ def load_traces(path: str | os.PathLike) -> xr.Dataset:
     if "simlib_traces" not in traces.attrs:
         raise SimlibError(f"{path} is not a simlib trace file")
     formats.require_readable("traces", int(traces.attrs.get("format_version", traces.attrs["simlib_traces"])), str(path))
+    for name, variable in list(traces.variables.items()):
+        if PACKED in variable.attrs:
+            attrs = {key: value for key, value in variable.attrs.items() if key != PACKED}
+            traces = _replace(traces, name, xr.Variable(variable.dims, variable.values.astype(np.float64), attrs))
     return traces
+
+
+def _replace(dataset: xr.Dataset, name: str, variable: xr.Variable) -> xr.Dataset:
+    """``dataset`` with variable ``name`` (a data variable or a coordinate, which it stays) replaced."""
+    if name in dataset.coords:
+        return dataset.assign_coords({name: variable})
+    return dataset.assign({name: variable})

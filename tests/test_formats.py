@@ -43,5 +43,5 @@ def test_traces_are_stamped_and_a_newer_trace_format_is_refused(tmp_path):
     assert loaded.attrs["written_by_simlib"] == traces.attrs["written_by_simlib"]
     traces.attrs["format_version"] = formats.CURRENT["traces"] + 1
     save_traces(traces, tmp_path / "newer.nc")
-    with pytest.raises(SimlibError, match="traces version 3, written by a newer simlib"):
+    with pytest.raises(SimlibError, match=f"traces version {formats.CURRENT['traces'] + 1}, written by a newer simlib"):
         load_traces(tmp_path / "newer.nc")

@@ -62,6 +62,25 @@ def test_netcdf_round_trip_is_exact_and_atomic(coin_traces, tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["traces.nc"]
 
 
+def test_compact_netcdf_round_trips_float64_bit_for_bit(coin_traces, tmp_path):
+    """Float64 values that are exactly float32 (a float32 network's states) are stored as float32,
+    every other float64 as it is; loading gives back float64 with the same bits, and the file is compact."""
+    rng = np.random.default_rng(0)
+    shape = coin_traces["hist_state"].shape
+    traces = coin_traces.assign(
+        net_state=(coin_traces["hist_state"].dims, rng.normal(size=shape).astype(np.float32).astype(np.float64)),
+        fine=(coin_traces["hist_state"].dims, rng.normal(size=shape) * 1e-300 + rng.normal(size=shape)),
+    )
+    traces["fine"].values[0, 0, :3] = [-0.0, 5e-324, 1e300]  # sign of zero, a subnormal, beyond float32
+    path = save_traces(traces, tmp_path / "traces.nc")
+    back = load_traces(path)
+    xr.testing.assert_identical(back, traces)
+    for name in ("net_state", "fine", "opt_state", "hist_state", "opt_output", "theta"):
+        assert back[name].dtype == np.float64
+        np.testing.assert_array_equal(back[name].values.view(np.uint64), traces[name].values.view(np.uint64))
+    assert path.stat().st_size < 0.7 * traces.nbytes
+
+
 def test_loading_a_foreign_file_is_a_user_error(tmp_path):
     junk = tmp_path / "junk.nc"
     junk.write_bytes(b"not a netcdf file")

@@ -128,17 +128,67 @@ def _embedding(ax, dataset: xr.Dataset, progress: Normalize, zoom: bool = False)
         if len(mine):
             ax.annotate(str(run), xy[0], fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.scatter(*coordinates[runs == reference][0], marker="*", s=220, color="black", zorder=4, label=reference)
-    ax.autoscale_view()
     units = dataset.attrs["distance_units"]
+    shown = coordinates[np.isfinite(coordinates).all(axis=1)]
+    note = _equal_aspect(ax, shown, _span(dataset["embedding"].values), units)
     ax.set_xlabel(f"MDS 1 ({units})")
     ax.set_ylabel(f"MDS 2 ({units})")
     ax.ticklabel_format(style="sci", scilimits=(-4, 4))
+    if note:
+        text = ax.text(0.5, 0.03, note, transform=ax.transAxes, fontsize=7, va="bottom", ha="center",
+                       bbox={"facecolor": "white", "edgecolor": "0.6", "alpha": 0.9})
+        text.set_in_layout(False)  # inside the axes: it must not shrink them
     if zoom:
         ax.set_title("(c) zoom: MDS without each\nrun's first snapshot", fontsize=9)
     else:
         ax.legend(fontsize=8, loc="best")
         ax.set_title("(c) MDS of the distances between\nall snapshots, one line per run", fontsize=9)
     return mappable
+
+
+DEGENERATE = 1e-9
+"""An embedding whose spread across some axis is below this share of its largest spread is degenerate."""
+ROUND_OFF = 1e-12
+"""Spreads below this (in distance units) are round-off, whatever the scale."""
+
+
+def _span(points: np.ndarray) -> float:
+    """The largest coordinate range of the finite ``points [n, 2]`` (0 for fewer than two)."""
+    finite = points[np.isfinite(points).all(axis=1)]
+    return float(np.ptp(finite, axis=0).max()) if len(finite) > 1 else 0.0
+
+
+def embedding_shape(points: np.ndarray) -> str:
+    """``"coincident"``, ``"line"`` or ``"plane"``: the dimension the points ``[n, 2]`` really span.
+
+    Classical scaling of distances that embed in one dimension (or none) leaves round-off on the
+    other axis; a panel that autoscales to it shows noise at 1e-23 as structure.
+    """
+    finite = points[np.isfinite(points).all(axis=1)]
+    if len(finite) < 2:
+        return "coincident"
+    singular = np.linalg.svd(finite - finite.mean(axis=0), compute_uv=False)
+    if singular[0] <= max(DEGENERATE * float(np.abs(finite).max()), ROUND_OFF):
+        return "coincident"
+    return "line" if singular[-1] <= max(DEGENERATE * singular[0], ROUND_OFF) else "plane"
+
+
+def _equal_aspect(ax, points: np.ndarray, fallback: float, units: str) -> str:
+    """Equal scales on both MDS axes (distances read the same in every direction) with limits from
+    the data; for a degenerate embedding, limits from its real extent and a note saying so."""
+    shape = embedding_shape(points)
+    centre = points.mean(axis=0) if len(points) else np.zeros(2)
+    if shape == "coincident":
+        half = 0.5 * (fallback if fallback > 0 else 1.0)
+        ax.update_datalim([centre - half, centre + half])
+    ax.margins(0.08)
+    ax.autoscale_view()
+    ax.set_aspect("equal", adjustable="datalim")  # widens the shorter range about its centre
+    if shape == "coincident":
+        return f"degenerate: all {len(points)}\npoints coincide"
+    if shape == "line":
+        return f"degenerate: all {len(points)} points\non a line (the spread\nacross it is round-off)"
+    return ""
 
 
 def _training_curves(subfigure, cell, dataset: xr.Dataset) -> None:

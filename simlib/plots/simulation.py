@@ -12,30 +12,48 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from matplotlib.colors import Normalize
+from matplotlib import colormaps
+from matplotlib.colors import BoundaryNorm, ListedColormap, Normalize
 from matplotlib.figure import Figure
 
 from simlib.compare import ComparisonReport
 from simlib.families import OutputFamily
+from simlib.plots.behaviour import output_summary
 
 
-def output_colours(family: OutputFamily, params: np.ndarray) -> tuple[np.ndarray, str]:
-    """Colour data for outputs ``[N, n_params]``: an RGB array ``[N, 3]`` for three-way
-    categorical outputs (as in the paper), else a scalar ``[N]``, with a label for it."""
+def output_colours(family: OutputFamily, params: np.ndarray, reference: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """Colour data for outputs ``[N, n_params]``, with a label saying what the colour means.
+
+    * three-way categorical outputs (as in the paper): an RGB array ``[N, 3]``, the class
+      probabilities themselves;
+    * other categorical outputs (nominal classes have no mean): the most probable class ``[N]``
+      as integers, to be drawn with a categorical colour map (see :func:`class_colours`);
+    * two-action policies: P(choose action 1); Bernoulli: p;
+    * continuous outputs: the predicted median (finite where a mean may not be), or, where the
+      ``reference`` outputs' median never moves (fixed by the prior), the predicted scale
+      (:func:`simlib.plots.behaviour.output_summary`); ``[N]`` floats.
+    """
     if params.shape[-1] == 3 and family.discrete:
         return np.clip(params, 0.0, 1.0), "colour = (red, green, blue) = predicted probabilities of classes (0, 1, 2)"
     values = family.mean(torch.from_numpy(np.ascontiguousarray(params, dtype=np.float64))).numpy()
     if values.ndim == 2:
         if family.name == "policy" and values.shape[1] == 2:
             return values[:, 1], "P(choose action 1)"
-        values = values @ np.arange(values.shape[1])
-        return values, "expected class"
+        what = "action" if family.name == "policy" else "class"
+        return values.argmax(axis=1).astype(np.int64), f"most probable {what} (argmax of the predicted probabilities)"
     if family.param_names == ("p",):
         return values, "predicted p(next = 1)"
-    return values, "predicted mean"
+    summary, _, label = output_summary(family, params, reference, reference_name="B's")
+    return summary, label.replace("\n", " ").replace("predictive", "predicted")
 
 
-def _panel(ax, points: np.ndarray, colours: np.ndarray, norm, title: str, axis_label: str):
+def class_colours(k: int) -> tuple[ListedColormap, BoundaryNorm]:
+    """A categorical colour map for class indices ``0..k-1`` (one distinct colour each)."""
+    colours = colormaps["tab10" if k <= 10 else "tab20"].colors
+    return ListedColormap([colours[c % len(colours)] for c in range(k)]), BoundaryNorm(np.arange(k + 1) - 0.5, k)
+
+
+def _panel(ax, points: np.ndarray, colours: np.ndarray, cmap, norm, title: str, axis_label: str):
     """Scatter ``points [E, T, k]`` and trace three episodes; k = 1 is drawn against time."""
     episodes, horizon, k = points.shape
     if k >= 2:
@@ -47,7 +65,7 @@ def _panel(ax, points: np.ndarray, colours: np.ndarray, norm, title: str, axis_l
         xlabel, ylabel = "time step", f"{axis_label} PC1 (whitened)"
     flat = xy.reshape(-1, 2)
     colour = colours.reshape(episodes * horizon, -1)
-    kwargs = {"c": colour} if colour.shape[1] == 3 else {"c": colour[:, 0], "cmap": "viridis", "norm": norm}
+    kwargs = {"c": colour} if colour.shape[1] == 3 else {"c": colour[:, 0], "cmap": cmap, "norm": norm}
     artist = ax.scatter(flat[:, 0], flat[:, 1], s=9, edgecolors="none", **kwargs)
     for episode in range(min(3, episodes)):
         ax.plot(xy[episode, :, 0], xy[episode, :, 1], color="white", lw=1.2, alpha=0.9)
@@ -77,14 +95,19 @@ def simulation_panel(report: ComparisonReport, fig: Figure | None = None) -> Fig
     labels = {"a": f"A = {report.a}", "b": f"B = {report.b}"}
     family = report.a_to_b.simulation.simulator_.output
     own = {name: spaces[name].transform(test[f"{name}_state"].values) for name in ("a", "b")}
+    reference = test["b_output"].values.reshape(-1, family.n_params)  # decides what a continuous colour shows
     colours = {
-        ("a", "a"): output_colours(family, test["a_output"].values.reshape(-1, family.n_params)),
-        ("b", "b"): output_colours(family, test["b_output"].values.reshape(-1, family.n_params)),
-        ("a", "b"): output_colours(family, directions["a"].mlp.simulated_output.reshape(-1, family.n_params)),
-        ("b", "a"): output_colours(family, directions["b"].mlp.simulated_output.reshape(-1, family.n_params)),
+        ("a", "a"): output_colours(family, test["a_output"].values.reshape(-1, family.n_params), reference),
+        ("b", "b"): output_colours(family, reference, reference),
+        ("a", "b"): output_colours(family, directions["a"].mlp.simulated_output.reshape(-1, family.n_params), reference),
+        ("b", "a"): output_colours(family, directions["b"].mlp.simulated_output.reshape(-1, family.n_params), reference),
     }
     scalars = [c for c, _ in colours.values() if c.ndim == 1]
-    norm = _robust_norm([colours[("a", "a")][0], colours[("b", "b")][0]]) if scalars else None
+    nominal = bool(scalars) and np.issubdtype(scalars[0].dtype, np.integer)
+    if nominal:
+        cmap, norm = class_colours(family.n_params)
+    else:
+        cmap, norm = "viridis", _robust_norm([colours[("a", "a")][0], colours[("b", "b")][0]]) if scalars else None
     fig = fig if fig is not None else Figure(figsize=(9.5, 8.5))
     fig.set_layout_engine("constrained")
     axes = fig.subplots(2, 2)
@@ -103,9 +126,12 @@ def simulation_panel(report: ComparisonReport, fig: Figure | None = None) -> Fig
                     + ("D_o unavailable" if result.d_o is None else f"D_o = {result.d_o:.3g} {report.behaviour.units}")
                 )
             colour = colour.reshape(points.shape[0], points.shape[1], -1)
-            artist = _panel(axes[row, col], points, colour, norm, title, space.upper())
+            artist = _panel(axes[row, col], points, colour, cmap, norm, title, space.upper())
     if scalars:
-        fig.colorbar(artist, ax=axes, shrink=0.6, label=colour_label)
+        bar = fig.colorbar(artist, ax=axes, shrink=0.6, label=colour_label)
+        if nominal:
+            bar.set_ticks(np.arange(family.n_params))
+            bar.minorticks_off()
     rgb_note = "" if scalars else f"\n{colour_label}"
     fig.suptitle(
         f"Simulation on {report.task.name}: {report.behaviour.metric} = {report.behaviour.value:.3g} "

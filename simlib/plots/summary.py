@@ -3,9 +3,12 @@ reduced-memory figure, drawn from the tidy tables of ``simlib reproduce``."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 COLUMNS = {
     "behaviour": "a  behaviour\n(KL(opt||rnn) or |Δ return|)",
@@ -15,20 +18,57 @@ COLUMNS = {
     "opt_to_rnn_d_o": "e  D_o, Opt → RNN",
 }
 STAGE_COLOURS = {"init": "tab:grey", "final": "tab:blue"}
-FLOOR = 1e-5
-"""Values are drawn on a log axis from this floor (smaller values sit at the floor)."""
+STAGE_MARKERS = {"init": "s", "final": "o"}
+EDGE = "<"
+"""Marker of a median that is zero or negative: it has no place on a log axis and sits at its left edge."""
 
 
 def quantile_summary(values: xr.DataArray, dim: str = "seed") -> xr.Dataset:
     """Median and the 5% and 95% quantiles over ``dim``, NaNs skipped: ``median``, ``low``, ``high``."""
-    quantiles = values.quantile([0.05, 0.5, 0.95], dim=dim, skipna=True)
+    with warnings.catch_warnings():  # a measure never made (all NaN) stays NaN, without a warning
+        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+        quantiles = values.quantile([0.05, 0.5, 0.95], dim=dim, skipna=True)
     parts = {name: quantiles.sel(quantile=q, drop=True) for name, q in (("low", 0.05), ("median", 0.5), ("high", 0.95))}
     return xr.Dataset(parts)
 
 
+def log_limits(values: np.ndarray, decades: float = 2.0) -> tuple[float, float]:
+    """Limits of a log axis that hold every positive finite value, padded by a quarter decade and
+    spanning at least ``decades`` (so that at least two powers of ten are labelled)."""
+    positive = values[np.isfinite(values) & (values > 0)]
+    if not positive.size:
+        return 0.1, 10.0
+    low, high = float(positive.min()) / 10**0.25, float(positive.max()) * 10**0.25
+    missing = decades - np.log10(high / low)
+    if missing > 0:
+        low, high = low / 10 ** (missing / 2), high * 10 ** (missing / 2)
+    return low, high
+
+
+def _stage_points(ax, rows: np.ndarray, part: xr.Dataset, stage: str, left: float) -> int:
+    """Medians of one stage as points with 5-95% bars; medians <= 0 at the left edge. Returns their count."""
+    median, low, high = (part[key].values for key in ("median", "low", "high"))
+    colour = STAGE_COLOURS[stage]
+    drawn = np.isfinite(median)
+    positive = drawn & (median > 0)
+    low = np.where(np.isfinite(low) & (low > 0), low, left)
+    high = np.where(np.isfinite(high), np.maximum(high, left), left)
+    ax.errorbar(median[positive], rows[positive], xerr=np.stack([median[positive] - np.minimum(low[positive], median[positive]),
+                np.maximum(high[positive], median[positive]) - median[positive]]), fmt=STAGE_MARKERS[stage], ms=5,
+                color=colour, ecolor=colour, elinewidth=1.0, capsize=2, label=stage, zorder=3)
+    edge = drawn & ~positive
+    if edge.any():
+        at = left * 10**0.1
+        ax.plot(np.full(int(edge.sum()), at), rows[edge], EDGE, ms=7, color=colour, zorder=3)
+        reach = edge & (high > at)  # the 95% quantile may still be positive: draw the bar up to it
+        ax.hlines(rows[reach], at, high[reach], color=colour, lw=1.0, zorder=2)
+    return int(edge.sum())
+
+
 def figure4(values: xr.DataArray, fig: Figure | None = None) -> Figure:
-    """Paper Figure 4 from ``values [task, seed, stage, measure]``: bars are medians over seeds,
-    error bars the 5–95% quantiles, ``init`` (untrained) beside ``final``; log axes."""
+    """Paper Figure 4 from ``values [task, seed, stage, measure]``: points are medians over seeds,
+    bars the 5–95% quantiles, ``init`` (untrained) beside ``final``, on log axes whose limits hold
+    every value (a median of zero or below is a ``<`` at the left edge, and the panel says how many)."""
     summary = quantile_summary(values.sel(measure=list(COLUMNS)))
     tasks = list(values["task"].values)
     seeds = int(values.sizes["seed"])
@@ -36,23 +76,25 @@ def figure4(values: xr.DataArray, fig: Figure | None = None) -> Figure:
     axes = fig.subplots(1, len(COLUMNS), sharey=True)
     rows = np.arange(len(tasks))
     for ax, (measure, title) in zip(axes, COLUMNS.items()):
-        for offset, stage in ((0.2, "init"), (-0.2, "final")):
-            part = summary.sel(measure=measure, stage=stage)
-            median = np.maximum(part["median"].values, FLOOR)
-            errors = np.stack([median - np.maximum(part["low"].values, FLOOR), np.maximum(part["high"].values, FLOOR) - median])
-            ax.barh(rows + offset, median - FLOOR, left=FLOOR, height=0.38, color=STAGE_COLOURS[stage],
-                    xerr=np.maximum(errors, 0), error_kw={"elinewidth": 0.8, "capsize": 1.5}, label=stage)
+        part = summary.sel(measure=measure)
+        left, right = log_limits(np.concatenate([part[key].values.ravel() for key in ("median", "low", "high")]))
+        at_edge = sum(_stage_points(ax, rows + offset, part.sel(stage=stage), stage, left)
+                      for offset, stage in ((0.17, "init"), (-0.17, "final")))
         ax.set_xscale("log")
-        ax.set_xlim(left=FLOOR)
+        ax.set_xlim(left, right)
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("nats (prediction) or reward (bandits)" if measure.endswith("d_o") or measure == "behaviour"
-                      else "D_s (1 = no better than the mean state)", fontsize=8)
+        label = ("nats (prediction) or reward (bandits)" if measure.endswith("d_o") or measure == "behaviour"
+                 else "D_s (1 = no better than the mean state)")
+        ax.set_xlabel(label + (f"\n{EDGE} at the left edge: {at_edge} median(s) ≤ 0" if at_edge else ""), fontsize=8)
         ax.grid(axis="x", alpha=0.3)
+        for row in rows[1:]:
+            ax.axhline(row - 0.5, color="0.85", lw=0.6, zorder=0)
     axes[0].set_yticks(rows, tasks)
-    axes[0].invert_yaxis()
+    axes[0].set_ylim(len(tasks) - 0.5, -0.5)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=9,
-               title=f"bars: median over each task's seeds (up to {seeds}); error bars: 5–95% quantiles")
+               title=f"points: median over each task's seeds (up to {seeds}); bars: 5–95% quantiles")
     fig.suptitle("Meta-trained LSTM vs Bayes-optimal agent: behaviour and structure (paper Figure 4)")
     return fig
 
