@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -84,11 +84,14 @@ class ReproduceSettings:
     device: str = "auto"
     threads: int | None = None
     train: bool = True
+    eval_episodes: int | None = None
+    """At most this many held-out episodes per snapshot in training (None: the recipe's)."""
 
     @classmethod
     def quick(cls, **overrides) -> "ReproduceSettings":
         """Two seeds, 100 episodes, 30 training steps, one reduced width: minutes on a CPU."""
-        base = {"seeds": 2, "episodes": 100, "steps": 30, "widths": (2,), "distance_episodes": 20, "distance_snapshots": 3}
+        base = {"seeds": 2, "episodes": 100, "steps": 30, "widths": (2,), "distance_episodes": 20, "distance_snapshots": 3,
+                "eval_episodes": 100}
         return cls(**{**base, **overrides})
 
     def __post_init__(self) -> None:
@@ -125,6 +128,8 @@ class Reproduction:
         stem = f"seed-{seed}" if width is None else f"width-{width}-seed-{seed}"
         path = self.out / "runs" / task.name / f"{stem}.pt"
         settings = recipe(task, seed, steps=self.settings.steps, hidden=width)
+        if self.settings.eval_episodes is not None:
+            settings = replace(settings, eval_episodes=min(settings.eval_episodes, self.settings.eval_episodes))
         if not path.exists() and width is None and is_shipped_run(task, settings):
             with atomic_path(path) as temporary:
                 shutil.copyfile(zoo_path(task.name), temporary)
