@@ -489,7 +489,7 @@ def reproduce_command(
         Optional[str], typer.Option(help="Reduced-memory widths N, comma-separated, 'none' to skip [1,2,4 | quick 2].")
     ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
-    threads: Annotated[Optional[int], typer.Option(min=1, help="Torch threads on the CPU.")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Torch threads on the CPU (phi fits: 1 unless given).")] = None,
     out: Annotated[Path, typer.Option(help="Output folder; an interrupted run resumes from it.")] = Path("reproduce"),
     quick: Annotated[bool, typer.Option("--quick", help="Fewer seeds, episodes and steps: minutes on a CPU.")] = False,
     train: Annotated[

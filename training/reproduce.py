@@ -34,6 +34,7 @@ from simlib.training.cache import KEY, cache_key, record_key, write_record
 from simlib.training.loop import architecture_of
 from simlib.training.recipes import is_shipped_run, recipe, train
 from simlib.training.reproduce_results import measures_of, tidy_memory, tidy_results, write_table
+from simlib.threads import FIT_THREADS
 
 STAGES = ("init", "final")
 MEMORY_TASKS = ("dirichlet-categorical-5", "normal-gamma", "bernoulli-bandit")
@@ -200,7 +201,7 @@ class Reproduction:
         opt = require_bayes_optimal(task)
         critic = opt if task.closed_loop else None
         report = compare(
-            rnn, opt, task, self.settings.episodes, seed, critic=critic, threads=self.settings.threads
+            rnn, opt, task, self.settings.episodes, seed, critic=critic, threads=self.settings.threads or FIT_THREADS
         )
         self.log(f"evaluated {rnn.spec} on {task.name} in {time.perf_counter() - started:.0f} s")
         return report

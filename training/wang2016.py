@@ -36,6 +36,7 @@ from simlib.rescorla_wagner_fit import fit_rescorla_wagner
 from simlib.task import Task
 from simlib.training.cache import cache_key, cached_dataset, record_key, write_record
 from simlib.training.recipes import is_shipped_run, recipe, train
+from simlib.threads import FIT_THREADS
 
 STRUCTURED = (
     "independent-bandit",
@@ -231,7 +232,7 @@ class WangReproduction:
             opt = require_bayes_optimal(task)
             self.log(f"compare {rnn.spec} with opt:{name} ({self.settings.compare_episodes} episodes)")
             report = compare(rnn, opt, task, episodes=self.settings.compare_episodes, seed=0, resamples=200,
-                             critic=opt, threads=self.settings.threads)
+                             critic=opt, threads=self.settings.threads or FIT_THREADS)
             write_record(path, key, report.to_dict())
         return json.loads(path.read_text())
 
