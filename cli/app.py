@@ -445,6 +445,7 @@ def train_command(
     if out.suffix != ".pt":
         raise SimlibError(f"--out must name a .pt file, got {out}")
     require_writable_file(out)
+    _require_device(device)
     given = {"steps": steps, "batch": batch, "lr": lr, "hidden": hidden, "snapshot_every": snapshot_every}
     options = {"seed": seed, **{key: value for key, value in given.items() if value is not None}}
     if chosen.closed_loop:
@@ -502,6 +503,7 @@ def reproduce_command(
     if paper not in PAPERS:
         raise SimlibError(f"unknown paper {paper!r}{did_you_mean(paper, PAPERS)}; use one of {', '.join(PAPERS)}")
     require_writable_folder(out)
+    _require_device(device)
     if paper == "wang2016":
         if tasks is not None or seeds is not None or widths is not None or not train:
             raise SimlibError("--tasks, --seeds, --widths and --no-train apply to mikulik2020 only")
@@ -569,6 +571,7 @@ def converge_command(
     from simlib.machines.runs import load_runs
     from simlib.plots import convergence_figure
 
+    _require_device(device)
     loaded = load_runs(runs)
     out = require_writable_folder(out if out is not None else Path(f"converge-{loaded.task.name}"))
     reference = require_bayes_optimal(loaded.task)
@@ -629,6 +632,13 @@ def machines_command() -> None:
 def _is_usage_error(error: Exception) -> bool:
     """Click's and Typer's parse errors (their classes differ between Typer versions)."""
     return hasattr(error, "format_message") and hasattr(error, "exit_code")
+
+
+def _require_device(name: str) -> None:
+    """Refuse an unknown or absent ``--device`` before any work (training logs to stderr)."""
+    from simlib.device import resolve_device
+
+    resolve_device(name)
 
 
 def main(argv: list[str] | None = None) -> int:
