@@ -106,7 +106,7 @@ def test_one_parameter_continuous_predictives(name):
 
 
 def test_normal_gamma_predictive_by_nested_integration():
-    task, obs, outputs, _ = _run("normal-gamma", episodes=2, horizon=5)
+    task, obs, outputs, _ = _run("normal-gamma", episodes=1, horizon=5)
 
     def log_joint(mu, tau, data):
         prior = _log_gamma_pdf(tau, task.alpha, task.beta) + _log_normal_pdf(mu, task.mu0, task.kappa * tau)

@@ -85,7 +85,7 @@ class WangSettings:
     def quick(cls, **overrides) -> "WangSettings":
         """Tiny agents, few episodes and no Gittins baseline (its index table at discount 0.99 takes two
         CPU minutes): the whole pipeline in about a minute on a CPU."""
-        base = {"episodes": 60, "raster_episodes": 20, "fit_episodes": 40, "compare_episodes": 40,
+        base = {"episodes": 60, "raster_episodes": 20, "fit_episodes": 40, "compare_episodes": 25,
                 "steps": 4, "hidden": 8, "batch": 16, "gittins": False}
         return cls(**{**base, **overrides})
 
