@@ -197,7 +197,7 @@ def compare(
     warnings = few_samples_warning(n_test, "held-out episodes", f"{SMALL_TEST_CONSEQUENCE} (at least {enough})")
     warnings += few_samples_warning(
         behaviour.per_episode.size, "episodes" + (" of own play per machine" if task.closed_loop else ""),
-        "the behaviour's interval" + (" and standard error" if task.closed_loop else "") + " rest on few samples",
+        "the behaviour's interval" + (" and standard error rest" if task.closed_loop else " rests") + " on few samples",
     )
     return ComparisonReport(
         task=task,
