@@ -14,7 +14,11 @@ PY
 }
 check simlib/behaviour.py 'traces[f"{reference}_output"].values, traces[f"{other}_output"].values' 'traces[f"{other}_output"].values, traces[f"{reference}_output"].values' "tests/test_traces.py -k eq2"
 check simlib/bootstrap.py 'low, high = np.percentile(estimates, [tail, 100.0 - tail])' 'low, high = estimates.min(), estimates.max()' "tests/test_compare.py -k percentile"
-check machines/checkpoint.py 'if payload.get("version") != VERSION:' 'if False:' "tests/test_cli.py -k format_version"
+check machines/checkpoint.py 'payload = migrate(payload, formats.require_readable("checkpoint", payload.get("version"), str(path)))' 'payload = migrate(payload, 1)' "tests/test_cli.py -k format_version"
 check machines/bandit_agents.py 'self.belief.sample_means(s) + bonus)' 'self.belief.sample_means(s) + 0 * bonus)' "tests/test_bandit_agents.py -k ucb_pulls"
 check simlib/device.py 'return torch.device("cuda" if torch.cuda.is_available() else "cpu")' 'return torch.device("cpu")' "tests/test_training.py -k auto_picks"
 check examples/plot_two_armed_bandit.py 'print(f"return gap {behaviour.value:.3f}' 'print(f"return gap {float(\"nan\"):.3f}' "tests/test_examples.py -k plot_two_armed_bandit"
+check simlib/injectivity.py 'return weight * ((z - means[classes]) ** 2).mean(-1)' 'return ((z - means[classes]) ** 2).mean(-1)' "tests/test_injectivity.py -k traced_floor"
+check simlib/baselines.py 'return float(np.linalg.norm(y.T @ x) ** 2 / denominator)' 'return float(np.linalg.norm(y.T @ x) / denominator)' "tests/test_baselines.py"
+check simlib/bootstrap.py 'difference = control - real' 'difference = real - control' "tests/test_bandit_compare.py -k reparametrised"
+check simlib/simulation.py 'signed, absolute = output_error.sum(1), np.abs(output_error).sum(1)' 'signed, absolute = output_error.sum(1), np.abs(output_error.sum(1))' "tests/test_bandit_compare.py -k cannot_cancel"
