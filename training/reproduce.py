@@ -87,12 +87,14 @@ class ReproduceSettings:
     train: bool = True
     eval_episodes: int | None = None
     """At most this many held-out episodes per snapshot in training (None: the recipe's)."""
+    batch: int | None = None
+    """At most this many episodes per training batch (None: the recipe's)."""
 
     @classmethod
     def quick(cls, **overrides) -> "ReproduceSettings":
-        """Two seeds, 100 episodes, 30 training steps, one reduced width: minutes on a CPU."""
+        """Two seeds, 100 episodes, 30 training steps on batches of at most 64, one reduced width: minutes on a CPU."""
         base = {"seeds": 2, "episodes": 100, "steps": 30, "widths": (2,), "distance_episodes": 20, "distance_snapshots": 3,
-                "eval_episodes": 100}
+                "eval_episodes": 100, "batch": 64}
         return cls(**{**base, **overrides})
 
     def __post_init__(self) -> None:
@@ -129,8 +131,10 @@ class Reproduction:
         stem = f"seed-{seed}" if width is None else f"width-{width}-seed-{seed}"
         path = self.out / "runs" / task.name / f"{stem}.pt"
         settings = recipe(task, seed, steps=self.settings.steps, hidden=width)
-        if self.settings.eval_episodes is not None:
-            settings = replace(settings, eval_episodes=min(settings.eval_episodes, self.settings.eval_episodes))
+        for field_name in ("eval_episodes", "batch"):
+            cap = getattr(self.settings, field_name)
+            if cap is not None:
+                settings = replace(settings, **{field_name: min(getattr(settings, field_name), cap)})
         if not path.exists() and width is None and is_shipped_run(task, settings):
             with atomic_path(path) as temporary:
                 shutil.copyfile(zoo_path(task.name), temporary)
