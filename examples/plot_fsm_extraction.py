@@ -36,6 +36,7 @@ from simlib.fsm import (
     counterexample,
     distinguishing_word,
     extract_on_task,
+    last_outputs,
     simulates,
     to_networkx,
 )
@@ -112,8 +113,8 @@ for decimals in (1, 2):
     word = counterexample(raw, counter.minimal, decimals=decimals)
     verdict = "yes" if word is None else f"no, on {word}"
     if word is not None:
-        said = [m.output_values[m.run(word)[0][-1]][0] for m in (raw, counter.minimal)]
-        verdict += f" (LSTM {said[0]:.3f}, counter {said[1]:.3f})"
+        said = last_outputs(word, raw, counter.minimal)
+        verdict += f" (LSTM {said[0][0]:.3f}, counter {said[1][0]:.3f})"
     print(f"counter simulates the LSTM's machine to {decimals} decimal(s): {verdict}")
 print("LSTM's machine simulates the counter:", simulates(raw, counter.minimal, decimals=1),
       "- counterexample:", counterexample(counter.minimal, raw, decimals=1))

@@ -39,6 +39,7 @@ from simlib.fsm import (
     counterexample,
     distinguishing_word,
     extract_on_task,
+    last_outputs,
     simulates,
     to_networkx,
 )
@@ -79,8 +80,8 @@ for d in DECIMALS:
     word = counterexample(lstm, counter.minimal, decimals=d)
     verdict = "yes" if word is None else f"no, on {word}"
     if word is not None:
-        said = [m.output_values[m.run(word)[0][-1]][0] for m in (lstm, counter.minimal)]
-        verdict += f" (LSTM {said[0]:.3f}, counter {said[1]:.3f})"
+        said = last_outputs(word, lstm, counter.minimal)
+        verdict += f" (LSTM {said[0][0]:.3f}, counter {said[1][0]:.3f})"
     print(f"{d} decimal(s): the counter simulates L*'s LSTM machine: {verdict}")
     print(
         f"{d} decimal(s): L*'s LSTM and counter machines bisimilar:",

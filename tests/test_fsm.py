@@ -404,3 +404,15 @@ def test_auto_is_exact_for_a_counter_and_quantised_past_max_states() -> None:
             extract_on_task(CountPredictor(), task, max_states=bad)
     with pytest.raises(SimlibError, match="auto, exact, quantised"):
         extract_on_task(CountPredictor(), task, "magic")
+
+
+def test_last_outputs_say_what_each_machine_emits_at_a_counterexample():
+    from simlib.fsm import FiniteMealy, counterexample, last_outputs
+
+    values = np.array([[0.25], [0.75]])
+    n = FiniteMealy(np.array([[0, 0]]), np.array([[0, 1]]), 0, values, ("a", "b"))
+    m = FiniteMealy(np.array([[0, -1]]), np.array([[0, -1]]), 0, values, ("a", "b"))
+    word = counterexample(n, m)
+    assert word == ["b"]
+    said = last_outputs(word, n, m)
+    assert said[0].tolist() == [0.75] and said[1] is None

@@ -9,6 +9,7 @@ from simlib.fsm.relations import (
     bisimilar,
     counterexample,
     distinguishing_word,
+    last_outputs,
     simulates,
     simulation_preorder,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "bisimilar",
     "counterexample",
     "distinguishing_word",
+    "last_outputs",
     "extract_exact",
     "extract_on_task",
     "extract_quantised",

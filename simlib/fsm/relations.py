@@ -96,6 +96,16 @@ def counterexample(n: FiniteMealy, m: FiniteMealy, *, decimals: int = 9) -> list
     return _first_failure(n, m, symmetric=False, decimals=decimals)
 
 
+def last_outputs(word: list[str], *machines: FiniteMealy) -> list[np.ndarray | None]:
+    """The output vector each machine emits on the last input of ``word`` (None where the word
+    runs into an undefined transition): what two machines disagree on at a counterexample."""
+    said = []
+    for machine in machines:
+        run = machine.run(word)
+        said.append(None if run is None or not run[0] else machine.output_values[run[0][-1]])
+    return said
+
+
 def simulates(m: FiniteMealy, n: FiniteMealy, *, decimals: int = 9) -> bool:
     """Whether m, from its initial state, simulates n from its initial state."""
     return counterexample(n, m, decimals=decimals) is None
