@@ -71,7 +71,7 @@ def distance_matrix(
         The diagonal is 0 by definition (a machine simulates itself with phi the identity).
     """
     labels, members = _machines(machines, task)
-    task = _common_task(labels, members, task)
+    task = _common_task(members, task)
     names = [f"m{i}" for i in range(len(members))]
     if driver is not None and driver not in labels:
         raise SimlibError(f"driver {driver!r} is not one of the machines {labels}")
@@ -148,14 +148,12 @@ def _machines(
     return labels, members
 
 
-def _common_task(labels: list[str], members: list[StateMachine], task: Task | None) -> Task:
+def _common_task(members: list[StateMachine], task: Task | None) -> Task:
     """The task every machine is built for (as :func:`simlib.compare.resolve_task` checks a pair)."""
     task = task or next((m.task for m in members if getattr(m, "task", None) is not None), None)
     if task is None:
         raise SimlibError("a distance matrix needs a task: pass task=... or machines that carry one")
-    for label, machine in zip(labels, members):
-        if getattr(machine, "task", None) is None:
-            machine.task = task  # a user's machine that names no task plays the others'
+    for machine in members:
         resolve_task(machine, machine, task)
     return task
 
