@@ -36,6 +36,7 @@ from simlib.errors import SimlibError
 from simlib.io import atomic_path
 from simlib.machine import StateMachine, check_machine, describe, state_names, unroll
 from simlib.random import make_generator
+from simlib.rollout import rollout
 from simlib.task import Task
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -57,7 +58,7 @@ def sample_traces(
         episodes: number of episodes, each ``task.horizon`` steps.
         seed: seeds theta, observations, rewards and the driver's actions.
         driver: closed-loop only: the machine whose sampled actions drive the episode
-            (default: the first machine).
+            (default: the first machine); ignored on open-loop tasks, where nothing acts.
     """
     _check(task, machines, episodes)
     generator = make_generator(seed)
@@ -68,6 +69,7 @@ def sample_traces(
             raise SimlibError(f"driver {driver!r} is not one of the traced machines {list(machines)}")
         data, runs = _closed_loop(task, machines, theta, driver, generator)
     else:
+        driver = None
         observations = task.sample_observations(theta, task.horizon, generator)
         inputs = task.encode(observations)
         data = {"input": inputs, "observation": observations}
@@ -148,26 +150,27 @@ def _closed_loop(
 ) -> tuple[dict[str, torch.Tensor], dict[str, tuple[torch.Tensor, torch.Tensor]]]:
     """One driver acts; every machine steps on the same inputs. Returns (data, runs)."""
     episodes = theta.shape[0]
-    env, x = task.reset(theta, generator)
-    x = x.to(torch.float64)
     states = {name: m.initial_state(episodes) for name, m in machines.items()}
     record: dict[str, list] = {"input": [], "action": [], "reward": [], "expected_reward": [], "mean_reward": []}
     outputs: dict[str, list] = {name: [] for name in machines}
     visited: dict[str, list] = {name: [] for name in machines}
-    for t in range(task.horizon):
+
+    def act(t: int, x: torch.Tensor, _state: torch.Tensor) -> torch.Tensor:
+        x = x.to(torch.float64)
         for name, machine in machines.items():
             visited[name].append(states[name].to(torch.float64))
             y, states[name] = machine.step(x, states[name])
             require_finite(machine, name, y, "outputs", t)
             outputs[name].append(y.to(torch.float64))
-        action = machines[driver].output.sample(outputs[driver][-1], generator).long()
-        env, reward, means, following = task.step(env, action, t, generator)
-        record["input"].append(x)
-        record["action"].append(action.to(torch.float64))
-        record["reward"].append(reward.to(torch.float64))
-        record["expected_reward"].append(means.gather(1, action[:, None]).squeeze(1).to(torch.float64))
+        return machines[driver].output.sample(outputs[driver][-1], generator).long()
+
+    for step in rollout(task, theta, generator, act):
+        means = step.transition.mean_reward
+        record["input"].append(step.input.to(torch.float64))
+        record["action"].append(step.action.to(torch.float64))
+        record["reward"].append(step.transition.reward.to(torch.float64))
+        record["expected_reward"].append(means.gather(1, step.action[:, None]).squeeze(1).to(torch.float64))
         record["mean_reward"].append(means.to(torch.float64))
-        x = following.to(torch.float64)
     data = {key: torch.stack(values, 1) for key, values in record.items()}
     runs = {name: (torch.stack(outputs[name], 1), torch.stack(visited[name], 1)) for name in machines}
     for name, (_, states_seen) in runs.items():

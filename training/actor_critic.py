@@ -36,6 +36,7 @@ from simlib.errors import SimlibError
 from simlib.machines import bayes_optimal, lstm_agent
 from simlib.machines.adapter import RecurrentMachine
 from simlib.random import make_generator
+from simlib.rollout import rollout
 from simlib.task import Task
 from simlib.training.loop import run_training
 from simlib.training.predictor import TrainSettings
@@ -126,25 +127,29 @@ def play(
     """
     device = next(agent.parameters()).device
     theta = task.sample_theta(episodes, generator).to(device)
-    env, x = task.reset(theta, generator)
     s = agent.initial_state(episodes)
     columns: dict[str, list[Tensor]] = {field: [] for field in Rollout.__dataclass_fields__}
-    for t in range(task.horizon):
+    chosen: list[tuple[Tensor, Tensor]] = []
+
+    def act(t: int, x: Tensor, env: Tensor) -> Tensor:
+        nonlocal s
         out, s = agent.core_step(x, s)
         probs = agent.head(out)
-        log_probs = torch.log(probs.clamp_min(1e-12))
-        action = torch.multinomial(probs.detach(), 1, generator=generator).squeeze(1)
         if critic is not None:
             oracle = task.oracle_features(*reversed(task.split_state(env))).to(out.dtype)
             features = [out.detach(), x.to(out.dtype), *([oracle] if privileged else [])]
             columns["value"].append(critic(torch.cat(features, dim=1)).squeeze(1))
-        env, reward, means, x = task.step(env, action, t, generator)
-        means = means.to(probs.dtype)
+        chosen.append((probs, torch.log(probs.clamp_min(1e-12))))
+        return torch.multinomial(probs.detach(), 1, generator=generator).squeeze(1)
+
+    for step in rollout(task, theta, generator, act):
+        probs, log_probs = chosen.pop()
+        action, means = step.action, step.transition.mean_reward.to(probs.dtype)
         columns["log_prob"].append(log_probs.gather(1, action[:, None]).squeeze(1))
         columns["entropy"].append(-(probs * log_probs).sum(1))
         columns["expected_immediate"].append((probs * means).sum(1))
         columns["pseudo_reward"].append(means.gather(1, action[:, None]).squeeze(1))
-        columns["reward"].append(reward.to(means.dtype))
+        columns["reward"].append(step.transition.reward.to(means.dtype))
         if critic is None:
             columns["value"].append(torch.zeros_like(columns["log_prob"][-1]))
     return Rollout(**{field: torch.stack(values, 1) for field, values in columns.items()})
