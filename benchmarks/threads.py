@@ -31,7 +31,7 @@ def main() -> None:
             times = []
             for _ in range(3):
                 start = time.perf_counter()
-                Simulation(n_components="full", threads=threads).fit(data, source, "opt", pool["opt"])
+                Simulation(pool["opt"], source, "opt", n_components="full", threads=threads).fit(data)
                 times.append(time.perf_counter() - start)
             print(f"{name:<22} threads={threads}: median {statistics.median(times):.2f} s, min {min(times):.2f} s")
 

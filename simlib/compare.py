@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import xarray as xr
+from sklearn.base import clone
 
 import simlib
 from simlib.baselines import representation_baselines
@@ -267,14 +268,15 @@ def _direction(
     simulator: StateMachine,
     estimator: Simulation,
 ) -> Direction:
-    """Fit and score phi: source -> target (``estimator``'s settings), with the linear baseline
-    and the shuffled control."""
-    params, seed = estimator.get_params(), estimator.random_state
+    """Fit and evaluate phi: source -> target (clones of ``estimator`` given the direction's
+    simulator and names), with the linear baseline and the shuffled control."""
 
     def fitted(phi: str, data: xr.Dataset) -> Simulation:
-        return Simulation(**{**params, "phi": phi}).fit(data, source, target, simulator)
+        return clone(estimator).set_params(simulator=simulator, source=source, target=target, phi=phi).fit(data)
 
     mlp = fitted("mlp", train)
     linear = fitted("linear", train)
-    shuffled = fitted("mlp", shuffled_pairing(train, target, seed + 1))
-    return Direction(mlp=mlp.score(test), linear=linear.score(test), shuffled=shuffled.score(test), simulation=mlp)
+    shuffled = fitted("mlp", shuffled_pairing(train, target, estimator.random_state + 1))
+    return Direction(
+        mlp=mlp.evaluate(test), linear=linear.evaluate(test), shuffled=shuffled.evaluate(test), simulation=mlp
+    )

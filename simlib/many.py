@@ -88,10 +88,10 @@ def distance_matrix(
                 if i == j:
                     continue
                 estimator = Simulation(
-                    n_components=n_components, phi=phi, hidden=hidden, output_measure=measure, random_state=seed,
-                    threads=threads,
+                    members[j], names[i], names[j], n_components=n_components, phi=phi, hidden=hidden,
+                    output_measure=measure, random_state=seed, threads=threads,
                 )
-                result = estimator.fit(train, names[i], names[j], members[j]).score(test)
+                result = estimator.fit(train).evaluate(test)
                 d_s[i, j] = result.d_s
                 d_o[i, j] = np.nan if result.d_o is None else result.d_o
                 units = result.output_measure

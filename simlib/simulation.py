@@ -1,8 +1,12 @@
 """Approximate simulation (paper §3.4): does machine M simulate machine N?
 
-Shaped like a scikit-learn estimator: the constructor takes hyperparameters only,
-:meth:`Simulation.fit` learns both whitenings and the embedding phi on training episodes,
-:meth:`Simulation.score` measures on held-out episodes
+:class:`Simulation` is a scikit-learn estimator (:class:`sklearn.base.BaseEstimator`): the
+constructor stores the simulating machine M (``simulator``), the names of N (``source``) and M
+(``target``) in the traces and the hyperparameters, unchanged. ``fit(X)`` learns both whitenings
+and the embedding phi on training traces ``X`` (an :class:`xarray.Dataset` from
+:func:`simlib.traces.sample_traces`); ``evaluate(X)`` gives the rich
+:class:`SimulationResult` on held-out traces and ``score(X)`` its float ``1 - D_s`` (higher is
+better), keeping the result in ``result_``. The measures:
 
 * ``D_s`` -- mean squared error between ``phi(z_N)`` and ``z_M`` in M's whitened space
   (per component; 0 = perfect, 1 = no better than M's mean state);
@@ -14,23 +18,28 @@ Shaped like a scikit-learn estimator: the constructor takes hyperparameters only
   per-step absolute gaps summed over time, which cannot cancel) and the signed gap
   ``d_o_signed`` are reported beside it.
 
+:meth:`SimulationResult.to_dataset` labels the per-episode and per-step arrays with the traces'
+episode and time coordinates.
+
 :func:`score_states` scores plain state arrays (recorded hidden states, no machines): D_s both
 ways with the shuffled control, its p-value and the closed-form baselines of
 :mod:`simlib.baselines`.
 
-Fitting never mutates the traces, and the output measure never changes behind the user's back:
-if the two machines' output families differ, scoring raises instead of switching metric.
+Fitting never mutates the traces or the parameters, and the output measure never changes behind
+the user's back: if the two machines' output families differ, fitting and scoring raise instead
+of switching metric.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import xarray as xr
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import NotFittedError
 
 import simlib
 from simlib.baselines import representation_baselines
@@ -49,18 +58,26 @@ SIGN_FLIP_TEST = "one-sided paired sign-flip over held-out episodes: phi's value
 SMALL_TEST_CONSEQUENCE = "bootstrap intervals and permutation p-values rest on few samples; score more episodes"
 
 
+class NotFitted(SimlibError, NotFittedError):
+    """A :class:`Simulation` used before ``fit``: a one-line user error that is also
+    scikit-learn's :class:`~sklearn.exceptions.NotFittedError`."""
+
+
 @dataclass(frozen=True)
 class SimulationResult:
     """Scores of one direction (``source`` simulated by ``target``) on held-out episodes.
 
-    Arrays: ``d_s_per_time [T]``, ``d_o_per_time [T]`` (means over episodes),
-    ``d_s_per_episode [E]``, ``d_o_per_episode [E]``, ``embedded [E, T, k_target]``
-    (``phi(z_source)``), ``target_whitened [E, T, k_target]``, ``simulated_output [E, T, P]``
-    (``f_target`` at the embedded states).
+    Arrays: ``d_s_per_step [E, T]``, ``d_o_per_step [E, T]`` (the per-step values D_s and D_o
+    summarise), ``d_s_per_time [T]``, ``d_o_per_time [T]`` (means over episodes),
+    ``d_s_per_episode [E]`` (means over time), ``d_o_per_episode [E]`` (sums over time),
+    ``embedded [E, T, k_target]`` (``phi(z_source)``), ``target_whitened [E, T, k_target]``,
+    ``simulated_output [E, T, P]`` (``f_target`` at the embedded states). Their labels:
+    ``episodes [E]`` and ``times [T]`` (the scored traces' ``episode`` and ``time``
+    coordinates) and ``param_names [P]``; :meth:`to_dataset` attaches them.
 
     With the ``"return"`` output measure (reward units): ``d_o_signed`` is the mean over episodes
     of ``pseudo-return(original) - pseudo-return(simulated)`` (positive: the simulated policy
-    earns less; per episode ``d_o_signed_per_episode [E]``, per step ``d_o_per_time``), ``d_o``
+    earns less; per episode ``d_o_signed_per_episode [E]``, per step ``d_o_per_step``), ``d_o``
     its absolute value (eq. 3, the paper's), and ``d_o_abs`` the mean over episodes of
     ``sum_t |pseudo-reward_t(original) - pseudo-reward_t(simulated)|`` (per episode
     ``d_o_abs_per_episode [E]``): per-step absolute gaps, which cannot cancel within an episode
@@ -88,6 +105,11 @@ class SimulationResult:
     embedded: np.ndarray = field(repr=False)
     target_whitened: np.ndarray = field(repr=False)
     simulated_output: np.ndarray = field(repr=False)
+    episodes: np.ndarray = field(repr=False)
+    times: np.ndarray = field(repr=False)
+    param_names: tuple[str, ...] = field(repr=False)
+    d_s_per_step: np.ndarray = field(repr=False)
+    d_o_per_step: np.ndarray | None = field(repr=False)
     versions: dict = field(default_factory=dict)
     d_o_signed: float | None = None
     d_o_signed_per_episode: np.ndarray | None = field(default=None, repr=False)
@@ -111,11 +133,69 @@ class SimulationResult:
             "validation_mse": float(self.curves.validation.min()),
         }
 
+    def to_dataset(self) -> xr.Dataset:
+        """The per-step and per-episode arrays, labelled, as an :class:`xarray.Dataset`.
 
-class Simulation:
-    """Fit phi from one machine's states to another's and score the simulation.
+        Dims ``episode`` and ``time`` carry the scored traces' coordinates (so the result lines up
+        with them), ``component`` indexes M's whitened principal components and ``param`` the
+        output parameters. Variables: ``d_s (episode, time)``, ``embedded`` and
+        ``target_whitened (episode, time, component)``, ``simulated_output (episode, time,
+        param)``; where the output measure is available ``d_o (episode, time)`` (per-step
+        divergence in nats, or the signed pseudo-reward gap), and on closed-loop traces
+        ``d_o_signed`` and ``d_o_abs (episode)``. The attrs hold the scalars and settings, written
+        so the dataset saves to netCDF: ``d_o`` is NaN where unavailable, ``converged`` 0 or 1.
+        """
+        cell = ("episode", "time")
+        variables = {
+            "d_s": (cell, self.d_s_per_step, {"long_name": "D_s: (phi(z_source) - z_target)^2, mean over components"}),
+            "embedded": (cell + ("component",), self.embedded, {"long_name": "phi(z_source), target's whitened space"}),
+            "target_whitened": (cell + ("component",), self.target_whitened, {"long_name": "z_target, whitened"}),
+            "simulated_output": (
+                cell + ("param",), self.simulated_output, {"long_name": "f_target(x, phi(s_source)) parameters"}
+            ),
+        }
+        if self.d_o_per_step is not None:
+            variables["d_o"] = (cell, self.d_o_per_step, {"long_name": f"D_o per step: {self.output_measure}"})
+        for name, values, meaning in (
+            ("d_o_signed", self.d_o_signed_per_episode, "pseudo-return(original) - pseudo-return(simulated)"),
+            ("d_o_abs", self.d_o_abs_per_episode, "sum_t |pseudo-reward_t(original) - pseudo-reward_t(simulated)|"),
+        ):
+            if values is not None:
+                variables[name] = (("episode",), values, {"long_name": meaning})
+        coords = {
+            "episode": self.episodes,
+            "time": self.times,
+            "component": np.arange(self.embedded.shape[-1]),
+            "param": list(self.param_names),
+        }
+        attrs = {
+            "source": self.source,
+            "target": self.target,
+            "phi": self.phi,
+            "output_measure": self.output_measure,
+            "d_s": self.d_s,
+            "d_o": np.nan if self.d_o is None else self.d_o,
+            "n_components": list(self.n_components),
+            "explained_variance": list(self.explained_variance),
+            "converged": int(self.converged),
+        }
+        return xr.Dataset(variables, coords=coords, attrs=attrs)
+
+
+class Simulation(BaseEstimator):
+    """Fit phi from machine N's states to machine M's and score how well M simulates N.
+
+    A scikit-learn estimator whose ``X`` is a traces :class:`xarray.Dataset` holding both
+    machines (``{source}_state``, ``{source}_output``, ``{target}_state``, ``input``, ...),
+    not an array: it sets no ``n_features_in_``, and scikit-learn's data-driven estimator checks
+    (which feed numpy arrays) do not apply. ``y`` is ignored.
 
     Args:
+        simulator: the simulating machine M itself, stepped from the embedded states for D_o.
+            ``fit`` and ``evaluate`` need it; only :func:`score_states`, which measures D_s on
+            bare state arrays, does without.
+        source: name of the simulated machine N in the traces.
+        target: name of the simulating machine M in the traces.
         n_components: principal components kept per machine. ``None`` is the paper's setting
             (both machines projected to the dimension of the smaller state); an int projects
             both to that many; ``"full"`` keeps every informative component of each machine.
@@ -132,10 +212,22 @@ class Simulation:
         random_state: seeds the validation split and the MLP.
         threads: torch intra-op threads while fitting (one by default, so results do not
             depend on the machine's core count; None: torch's default; see :mod:`simlib.threads`).
+
+    Fitted attributes: ``source_whitening_`` and ``target_whitening_`` (the machines' whitenings),
+    ``embedding_`` (phi, with its fit curves in ``embedding_.curves_``); after :meth:`score`,
+    ``result_`` (the :class:`SimulationResult` of the last scored traces).
+
+    Settings are checked when fitting, not in the constructor (scikit-learn's rule); a bad one,
+    traces that lack a machine or a simulator of another output family raise
+    :class:`~simlib.errors.SimlibError`, and so does :meth:`set_params` with an unknown name.
     """
 
     def __init__(
         self,
+        simulator: StateMachine | None = None,
+        source: str = "a",
+        target: str = "b",
+        *,
         n_components: int | str | None = None,
         phi: str = "mlp",
         hidden: int = 64,
@@ -145,6 +237,9 @@ class Simulation:
         random_state: int = 0,
         threads: int | None = FIT_THREADS,
     ) -> None:
+        self.simulator = simulator
+        self.source = source
+        self.target = target
         self.n_components = n_components
         self.phi = phi
         self.hidden = hidden
@@ -154,34 +249,21 @@ class Simulation:
         self.random_state = random_state
         self.threads = threads
 
-    def get_params(self, deep: bool = True) -> dict:
-        """The constructor's arguments (scikit-learn's estimator convention)."""
-        return {name: getattr(self, name) for name in inspect.signature(type(self).__init__).parameters if name != "self"}
-
     def set_params(self, **params) -> Simulation:
-        """Change hyperparameters; unknown names raise. Returns self."""
-        unknown = set(params) - set(self.get_params())
+        """:meth:`BaseEstimator.set_params <sklearn.base.BaseEstimator.set_params>`, with an
+        unknown name raising :class:`~simlib.errors.SimlibError` (a ValueError, as scikit-learn's)."""
+        valid = self.get_params(deep=False)
+        unknown = sorted({name.partition("__")[0] for name in params} - set(valid))
         if unknown:
-            raise SimlibError(f"unknown Simulation parameters: {sorted(unknown)}")
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
+            raise SimlibError(f"unknown Simulation parameters {unknown}; use {sorted(valid)}")
+        return super().set_params(**params)
 
-    def __repr__(self) -> str:
-        return f"Simulation({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
-
-    def fit(self, traces: xr.Dataset, source: str, target: str, simulator: StateMachine) -> Simulation:
-        """Learn whitenings and phi: ``source`` states -> ``target`` states.
-
-        Args:
-            traces: training episodes holding both machines (not modified).
-            source: name of the simulated machine N in ``traces``.
-            target: name of the simulating machine M in ``traces``.
-            simulator: the machine M itself, stepped from embedded states when scoring.
-        """
-        self._check(traces, source, target, simulator)
-        self._fit_states(traces[f"{source}_state"].values, traces[f"{target}_state"].values)
-        self.source_, self.target_, self.simulator_ = source, target, simulator
+    def fit(self, X: xr.Dataset, y: None = None) -> Simulation:
+        """Learn both whitenings and phi: ``{source}_state`` -> ``{target}_state`` of the training
+        traces ``X`` (not modified; ``y`` is ignored). Returns self."""
+        self._check(X)
+        vars(self).pop("result_", None)  # a refit invalidates the last score's result
+        self._fit_states(X[f"{self.source}_state"].values, X[f"{self.target}_state"].values)
         return self
 
     def _fit_states(self, src: np.ndarray, tgt: np.ndarray) -> None:
@@ -203,25 +285,26 @@ class Simulation:
         embedded = self.embedding_.predict(z_src.reshape(-1, z_src.shape[-1])).reshape(z_tgt.shape)
         return embedded, z_tgt, ((embedded - z_tgt) ** 2).mean(-1)
 
-    def score(self, traces: xr.Dataset) -> SimulationResult:
-        """D_s and D_o of the fitted phi on ``traces`` (use episodes phi was not fitted on)."""
+    def evaluate(self, X: xr.Dataset) -> SimulationResult:
+        """D_s, D_o and their breakdowns of the fitted phi on traces ``X`` (use episodes phi was
+        not fitted on). Pure: neither ``X`` nor the estimator changes."""
         if not hasattr(self, "embedding_"):
-            raise SimlibError("Simulation.score called before fit")
-        source, target = self.source_, self.target_
-        self._check(traces, source, target, self.simulator_)
-        embedded, z_tgt, state_error = self._state_error(traces[f"{source}_state"].values, traces[f"{target}_state"].values)
-        simulated = self._step_from(embedded, traces["input"].values)
-        original = traces[f"{source}_output"].values
+            raise NotFitted("Simulation is not fitted: call fit(traces) before evaluate or score")
+        self._check(X)
+        source, target = self.source, self.target
+        embedded, z_tgt, state_error = self._state_error(X[f"{source}_state"].values, X[f"{target}_state"].values)
+        simulated = self._step_from(embedded, X["input"].values)
+        original = X[f"{source}_output"].values
         signed = absolute = None
-        if self.output_measure == "return" and not has_expected_rewards(traces):
+        if self.output_measure == "return" and not has_expected_rewards(X):
             output_error, d_o = None, None
-            units = f"unavailable: {unavailable_measures(traces)['d_o']}"
+            units = f"unavailable: {unavailable_measures(X)['d_o']}"
         elif self.output_measure == "return":
-            output_error = reward_gap(traces, original, simulated)
+            output_error = reward_gap(X, original, simulated)
             signed, absolute = output_error.sum(1), np.abs(output_error).sum(1)
             d_o, units = abs(float(signed.mean())), "|pseudo-return(original) - pseudo-return(simulated)|"
         else:
-            output_error = divergence(self.simulator_.output, original, simulated, self.output_measure)
+            output_error = divergence(self.simulator.output, original, simulated, self.output_measure)
             d_o, units = float(output_error.sum(1).mean()), f"{self.output_measure}(original||simulated), nats summed over time"
         curves = self.embedding_.curves_
         return SimulationResult(
@@ -245,6 +328,11 @@ class Simulation:
             embedded=embedded,
             target_whitened=z_tgt,
             simulated_output=simulated,
+            episodes=X["episode"].values,
+            times=X["time"].values,
+            param_names=tuple(self.simulator.output.param_names),
+            d_s_per_step=state_error,
+            d_o_per_step=output_error,
             versions={"simlib": simlib.__version__, "torch": torch.__version__, "numpy": np.__version__},
             d_o_signed=None if signed is None else float(signed.mean()),
             d_o_signed_per_episode=signed,
@@ -252,8 +340,30 @@ class Simulation:
             d_o_abs_per_episode=absolute,
         )
 
-    def _check(self, traces: xr.Dataset, source: str, target: str, simulator: StateMachine) -> None:
+    def score(self, X: xr.Dataset, y: None = None) -> float:
+        """``1 - D_s`` on traces ``X`` (``y`` is ignored): scikit-learn's higher-is-better score.
+
+        D_s is the per-component MSE in the target's whitened space, where 1 means no better
+        than the target's mean state, so the score is R²-like: 1 for a perfect simulation, 0
+        for phi predicting M's mean state, negative for worse. The full
+        :class:`SimulationResult` (D_o included) is kept in ``result_``.
+        """
+        self.result_ = self.evaluate(X)
+        return 1.0 - self.result_.d_s
+
+    def _check(self, traces: xr.Dataset) -> None:
+        """Settings, simulator and ``traces`` fit together, else a one-line SimlibError."""
         self._check_settings()
+        if not isinstance(traces, xr.Dataset):
+            raise SimlibError(
+                f"Simulation takes traces (an xarray.Dataset from simlib.traces.sample_traces), got {type(traces).__name__}"
+            )
+        if self.simulator is None:
+            raise SimlibError(
+                "Simulation needs the simulating machine for D_o: Simulation(simulator=M, source=..., target=...); "
+                "for bare states use simlib.simulation.score_states"
+            )
+        source, target, simulator = self.source, self.target, self.simulator
         if self.output_measure == "return" and "mean_reward" not in traces:
             raise SimlibError("output_measure 'return' needs closed-loop traces (they record mean_reward)")
         require_machine(traces, source)
@@ -303,7 +413,7 @@ class Simulation:
         episodes, horizon = embedded.shape[:2]
         states = self.target_whitening_.inverse(embedded).reshape(episodes * horizon, -1)
         x = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float64).reshape(episodes * horizon, -1))
-        y, _ = self.simulator_.step(x, torch.from_numpy(states))
+        y, _ = self.simulator.step(x, torch.from_numpy(states))
         return y.to(torch.float64).cpu().numpy().reshape(episodes, horizon, -1)
 
 
@@ -353,7 +463,7 @@ def score_states(
         for key, source, target in (("a_to_b", "a", "b"), ("b_to_a", "b", "a")):
             held_out = test[f"{source}_state"].values, test[f"{target}_state"].values
             for scores, pairs in ((directions, train), (controls, shuffled_pairing(train, target, seed + 1))):
-                model = Simulation(**estimator.get_params())
+                model = clone(estimator)
                 model._fit_states(pairs[f"{source}_state"].values, pairs[f"{target}_state"].values)
                 scores[key] = {"model": model, "d_s": model._state_error(*held_out)[2].mean(1)}
     n_test = int(test.sizes["episode"])

@@ -127,12 +127,17 @@ def test_a_machine_that_ignores_its_evidence_does_not_simulate_the_optimal_agent
 
     traces = sample_traces(short_bandit, {"opt": opt, "stubborn": Stubborn()}, 400, seed=0)
     train, test = split_episodes(traces, 0.25, 0)
-    fitted = Simulation(output_measure="return").fit(train, "opt", "stubborn", Stubborn())
-    assert fitted.score(test).d_o > 0.3
+    fitted = Simulation(Stubborn(), "opt", "stubborn", output_measure="return").fit(train)
+    result = fitted.evaluate(test)
+    assert result.d_o > 0.3
+    labelled = result.to_dataset()  # closed loop: the signed and absolute gaps per episode
+    assert abs(float(labelled["d_o_signed"].mean())) == pytest.approx(result.d_o)
+    assert float(labelled["d_o_abs"].mean()) == pytest.approx(result.d_o_abs)
+    assert float(labelled["d_o"].sum("time").mean()) == pytest.approx(result.d_o_signed)
+    coin = machines.load("opt:beta-bernoulli")
+    open_loop = sample_traces(tasks.get("beta-bernoulli"), {"a": machines.load("opt:beta-bernoulli"), "b": coin}, 20)
     with pytest.raises(SimlibError, match="closed-loop"):
-        Simulation(output_measure="return").fit(sample_traces(tasks.get("beta-bernoulli"), {
-            "a": machines.load("opt:beta-bernoulli"), "b": machines.load("opt:beta-bernoulli")}, 20), "a", "b",
-            machines.load("opt:beta-bernoulli"))
+        Simulation(coin, output_measure="return").fit(open_loop)
 
 
 def test_cli_compares_bandit_baselines(capsys):

@@ -164,10 +164,12 @@ def test_expected_rewards_pass_through_and_their_absence_is_reported():
     np.testing.assert_array_equal(blind["opt_state"].values, traces["opt_state"].values)  # the same stream
     assert not has_expected_rewards(blind)
     assert set(unavailable_measures(blind)) == {"pseudo_reward", "expected_regret", "d_o"}
-    simulation = Simulation(phi="linear", output_measure="return").fit(blind, "thompson", "opt", opt)
-    result = simulation.score(blind)
+    simulation = Simulation(opt, "thompson", "opt", phi="linear", output_measure="return").fit(blind)
+    result = simulation.evaluate(blind)
     assert result.d_o is None and result.d_o_per_episode is None and result.output_measure.startswith("unavailable")
     assert np.isfinite(result.d_s) and result.to_dict()["d_o"] is None
+    labelled = result.to_dataset()
+    assert "d_o" not in labelled and np.isnan(labelled.attrs["d_o"]) and labelled.attrs["d_s"] == result.d_s
     behaviour = return_difference(hidden, thompson, opt, 20, 0)
     assert behaviour.units == "reward (sampled)" and np.isfinite([behaviour.value, behaviour.standard_error]).all()
     assert return_difference(given, thompson, opt, 20, 0).units == "reward"

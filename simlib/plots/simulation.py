@@ -93,7 +93,7 @@ def simulation_panel(report: ComparisonReport, fig: Figure | None = None) -> Fig
     directions = {"a": report.a_to_b, "b": report.b_to_a}
     spaces = {"a": report.a_to_b.simulation.source_whitening_, "b": report.a_to_b.simulation.target_whitening_}
     labels = {"a": f"A = {report.a}", "b": f"B = {report.b}"}
-    family = report.a_to_b.simulation.simulator_.output
+    family = report.a_to_b.simulation.simulator.output
     own = {name: spaces[name].transform(test[f"{name}_state"].values) for name in ("a", "b")}
     reference = test["b_output"].values.reshape(-1, family.n_params)  # decides what a continuous colour shows
     colours = {
