@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -197,11 +198,15 @@ def _seeds_text(summary: dict) -> str:
 
 
 def _critic(a, b):
-    """For bandit tasks: the Bayes-optimal agent that scores regret, when one can be built."""
+    """Where the task's family measures Bayes regret and neither machine can score it: the
+    task's Bayes-optimal agent, when one can be built (None otherwise, and where compare's own
+    choice stands)."""
     from simlib.machines import bayes_optimal
+    from simlib.task_family import family_of
 
     task = a.task
-    if not task.closed_loop or any(hasattr(m, "action_values") for m in (a, b)):
+    family = family_of(task)
+    if not family.measures_regret or family.critic(a, b) is not None:
         return None
     return bayes_optimal(task)
 
@@ -446,22 +451,16 @@ def train_command(
         raise SimlibError(f"--out must name a .pt file, got {out}")
     require_writable_file(out)
     _require_device(device)
-    given = {"steps": steps, "batch": batch, "lr": lr, "hidden": hidden, "snapshot_every": snapshot_every}
+    given = {
+        "steps": steps, "batch": batch, "lr": lr, "hidden": hidden, "snapshot_every": snapshot_every, "entropy": entropy,
+        "trace_decay": trace_decay, "estimator": estimator, "discount": discount, "critic_hidden": critic_hidden,
+        "per_step_critic": per_step_critic,
+    }
     options = {"seed": seed, **{key: value for key, value in given.items() if value is not None}}
-    if chosen.closed_loop:
-        bandit_options = {
-            "entropy": entropy,
-            "trace_decay": trace_decay,
-            "estimator": estimator,
-            "discount": discount,
-            "critic_hidden": critic_hidden,
-            "per_step_critic": per_step_critic,
-        }
-        options.update({key: value for key, value in bandit_options.items() if value is not None})
-    elif any(value is not None for value in (entropy, trace_decay, estimator, discount, critic_hidden, per_step_critic)):
-        raise SimlibError(
-            "--entropy, --trace-decay, --estimator, --critic-hidden, --per-step-critic and --discount apply to bandit tasks only"
-        )
+    accepted = {field.name for field in fields(settings_class(chosen))}
+    foreign = [f"--{key.replace('_', '-')}" for key in options if key not in accepted]
+    if foreign:
+        raise SimlibError(f"{', '.join(foreign)} do not apply to {task}'s trainer; see simlib train --help")
     settings = settings_class(chosen)(**options)
     payload = train(chosen, settings, out, device=device, threads=threads, progress=progress)
     if final_only:

@@ -39,7 +39,7 @@ for name in TASKS:
     for label, path in paths.items():
         rnn = machines.load(str(path), task)
         width = rnn.state_dim // 2
-        report = compare(rnn, opt, task, episodes=EPISODES, seed=0, critic=opt if task.closed_loop else None, threads=1)
+        report = compare(rnn, opt, task, episodes=EPISODES, seed=0, threads=1)
         rows[name, width] = measures_of(report)
         print(f"{name:24s} N = {width:3d}: behaviour {report.behaviour.value:.3g} {report.behaviour.units}, "
               f"D_s RNN->Opt {report.a_to_b.mlp.d_s:.3f}, Opt->RNN {report.b_to_a.mlp.d_s:.3f}")

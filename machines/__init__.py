@@ -20,7 +20,15 @@ from simlib.machines.conjugate import (
 )
 from simlib.machines.gittins_index import gittins_bernoulli, gittins_normal
 from simlib.machines.lstm import lstm_agent
-from simlib.machines.registry import bayes_optimal, kinds, load, require_bayes_optimal, specs
+from simlib.machines.registry import (
+    bayes_optimal,
+    kinds,
+    load,
+    register_builder,
+    register_kind,
+    require_bayes_optimal,
+    specs,
+)
 from simlib.machines.reparametrise import Reparametrised, random_orthogonal, rotate
 
 __all__ = [
@@ -44,6 +52,8 @@ __all__ = [
     "bayes_optimal",
     "keep_final_snapshot",
     "kinds",
+    "register_builder",
+    "register_kind",
     "load",
     "lstm_agent",
     "machine_from_checkpoint",

@@ -24,6 +24,7 @@ import importlib
 import inspect
 import math
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -170,6 +171,35 @@ RNN_SUMMARY = "shipped meta-trained LSTM; @init: untrained, @STEP: a training sn
 def gittins_discount(task: BanditTask) -> float:
     """The Gittins baseline's default discount: the task's if below 1, else ``1 - 1 / horizon``."""
     return task.discount if task.discount < 1.0 else 1.0 - 1.0 / task.horizon
+
+
+RESERVED_KINDS = ("rnn", "py")
+"""Kinds the spec parser reads itself: shipped checkpoints and user modules."""
+
+
+def register_kind(name: str, summary: str, *, option: str | None = None, exact: bool = True) -> None:
+    """Add the machine kind ``name`` (specs ``NAME:TASK``), one line of ``summary`` saying what it is;
+    its machines come with :func:`register_builder`. ``option`` and ``exact`` as for :class:`Kind`."""
+    if not re.fullmatch(r"[a-z][a-z0-9-]*", name or ""):
+        raise SimlibError(f"a machine kind is lowercase letters, digits and hyphens, got {name!r}")
+    if name in _KINDS or name in RESERVED_KINDS:
+        raise SimlibError(f"a machine kind called {name!r} already exists")
+    _KINDS[name] = Kind(summary, {}, option, exact)
+
+
+def register_builder(kind: str, task_class: type) -> Callable[[Builder], Builder]:
+    """A decorator: ``build(task)`` makes ``KIND``'s machine for tasks of ``task_class``
+    (``@register_builder("opt", MyTask)`` gives ``opt:my-task`` and :func:`bayes_optimal` for it)."""
+    if kind not in _KINDS:
+        raise SimlibError(f"unknown machine kind {kind!r}; register it with register_kind first")
+    if task_class in _KINDS[kind].builders:
+        raise SimlibError(f"{kind!r} machines for {task_class.__name__} are already registered")
+
+    def add(build: Builder) -> Builder:
+        _KINDS[kind].builders[task_class] = build
+        return build
+
+    return add
 
 
 def kinds() -> list[str]:

@@ -32,12 +32,13 @@ from sklearn.base import clone
 
 import simlib
 from simlib.baselines import representation_baselines
-from simlib.behaviour import Behaviour, prediction_divergence, return_difference, unavailable_measures
+from simlib.behaviour import Behaviour, unavailable_measures
 from simlib.bootstrap import FEW_EPISODES, bootstrap_ci, few_samples_warning, paired_p_values
 from simlib.errors import SimlibError
 from simlib.machine import StateMachine
 from simlib.simulation import SIGN_FLIP_TEST, SMALL_TEST_CONSEQUENCE, Simulation, SimulationResult
 from simlib.task import Task
+from simlib.task_family import family_of
 from simlib.threads import FIT_THREADS, torch_threads
 from simlib.traces import sample_traces, shuffled_pairing, split_episodes
 
@@ -111,13 +112,7 @@ class ComparisonReport:
         behaviour = self.behaviour
         summary = {"metric": behaviour.metric, "value": behaviour.value, "units": behaviour.units}
         summary["interval"] = self.intervals["behaviour"]
-        summary["interval_of"] = "mean over episodes"
-        if self.task.closed_loop:  # value = |difference|; the interval is of the signed mean
-            summary["difference"] = behaviour.difference
-            summary["interval_of"] = "mean over episodes of return(a) - return(b), signed"
-            summary["standard_error"] = behaviour.standard_error
-            summary["returns"] = behaviour.returns
-            summary["regret_per_step"] = behaviour.regret
+        summary.update(family_of(self.task).behaviour_summary(behaviour))
         return summary
 
 
@@ -159,12 +154,9 @@ def compare(
         raise SimlibError(f"driver must be 'a' or 'b', got {driver!r}")
     traces = sample_traces(task, {"a": a, "b": b}, episodes, seed, driver=driver)
     train, test = split_episodes(traces, test_fraction, seed)
-    if task.closed_loop:
-        critic = critic or next((m for m in (b, a) if hasattr(m, "action_values")), None)
-        behaviour = return_difference(task, a, b, episodes, seed, critic)
-    else:
-        behaviour = prediction_divergence(traces, "b", "a", b.output)
-    measure = "return" if task.closed_loop else "kl"
+    family = family_of(task)
+    behaviour = family.behaviour(task, a, b, traces, episodes, seed, family.critic(a, b, critic))
+    measure = family.output_measure
     settings = {
         "n_components": n_components, "test_fraction": test_fraction, "hidden": hidden, "driver": driver, "threads": threads
     }
@@ -197,8 +189,8 @@ def compare(
     enough = int(np.ceil(FEW_EPISODES / test_fraction))
     warnings = few_samples_warning(n_test, "held-out episodes", f"{SMALL_TEST_CONSEQUENCE} (at least {enough})")
     warnings += few_samples_warning(
-        behaviour.per_episode.size, "episodes" + (" of own play per machine" if task.closed_loop else ""),
-        "the behaviour's interval" + (" and standard error rest" if task.closed_loop else " rests") + " on few samples",
+        behaviour.per_episode.size, family.behaviour_samples,
+        "the behaviour's interval" + (" rests" if np.isnan(behaviour.standard_error) else " and standard error rest") + " on few samples",
     )
     return ComparisonReport(
         task=task,

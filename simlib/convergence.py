@@ -19,32 +19,24 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
-import torch
 import xarray as xr
 from sklearn.manifold import MDS
 
 import simlib
-from simlib.behaviour import divergence, own_play
-from simlib.device import resolve_device
 from simlib import formats
 from simlib.errors import SimlibError
 from simlib.io import atomic_path
-from simlib.machine import StateMachine, unroll
+from simlib.machine import StateMachine
 from simlib.task import Task
+from simlib.task_family import family_of
 from simlib.threads import torch_threads
-from simlib.traces import sample_traces
 
 REFERENCE = "opt"
 """Name of the reference point in :func:`analyse`'s distance matrix and embedding."""
-
-_PAIR_ROWS = 1 << 20
-"""Rows (pair x episode x step) per chunk of divergence evaluations: bounds memory."""
-
 
 def within_episode(
     task: Task,
@@ -63,15 +55,10 @@ def within_episode(
     if not snapshots:
         raise SimlibError("within_episode needs at least one snapshot")
     steps = sorted(snapshots)
-    if task.closed_loop:
-        _require_critic(reference)
-        rows = [_regret_per_step(task, snapshots[step], reference, episodes, seed) for step in steps]
-    else:
-        ref, outputs = _predictions(task, [snapshots[step] for step in steps], episodes, seed, reference)
-        rows = [divergence(reference.output, ref, output, "kl").mean(0) for output in outputs]
-    measure, units = within_measure(task)
+    rows = family_of(task).within_episode(task, [snapshots[step] for step in steps], reference, episodes, seed)
+    measure, units = family_of(task).within_measure
     return xr.DataArray(
-        np.stack(rows),
+        rows,
         dims=("step", "time"),
         coords={"step": np.asarray(steps, dtype=np.int64), "time": np.arange(task.horizon)},
         attrs={"measure": measure, "units": units, "episodes": int(episodes), "seed": int(seed)},
@@ -104,14 +91,8 @@ def behavioural_distances(
     names = list(machines)
     if not names:
         raise SimlibError("behavioural_distances needs at least one machine")
-    if task.closed_loop:
-        _require_critic(critic)
-        curves = np.stack([_regret_per_step(task, machines[n], critic, episodes, seed).cumsum() for n in names])
-        values = np.abs(curves[:, None, :] - curves[None, :, :]).mean(-1)
-    else:
-        _, outputs = _predictions(task, [machines[n] for n in names], episodes, seed)
-        values = _pairwise_js(machines[names[0]].output, outputs, resolve_device(device), log or _quiet)
-    measure, units = distance_measure(task)
+    values = family_of(task).distances(task, [machines[n] for n in names], critic, episodes, seed, device, log or _quiet)
+    measure, units = family_of(task).distance_measure
     return xr.DataArray(
         values,
         dims=("point", "other"),
@@ -187,7 +168,7 @@ def analyse(
     chosen = [(run, step) for run, snaps in runs.items() for step in _spread(sorted(snaps), distance_snapshots)]
     points = {f"{run}@{step}": runs[run][step] for run, step in chosen}
     points[REFERENCE] = reference
-    critic = reference if task.closed_loop else None
+    family = family_of(task)
     log = log or _quiet
     with torch_threads(threads):
         within = {}
@@ -195,11 +176,11 @@ def analyse(
             log(f"within-episode dissimilarity: {name}, {len(snapshots)} snapshots x {episodes} episodes")
             within[name] = within_episode(task, snapshots, reference, episodes, seed)
         log(f"behavioural distances: {len(points)} machines x {distance_episodes} episodes")
-        distance = behavioural_distances(task, points, critic, distance_episodes, seed, device, log)
+        distance = behavioural_distances(task, points, reference, distance_episodes, seed, device, log)
     point_run = [run for run, _ in chosen] + [REFERENCE]
     point_step = [int(step) for _, step in chosen] + [-1]
-    within_name, within_units = within_measure(task)
-    distance_name, distance_units = distance_measure(task)
+    within_name, within_units = family.within_measure
+    distance_name, distance_units = family.distance_measure
     return xr.Dataset(
         {
             "within": _stack_runs(within),
@@ -214,7 +195,8 @@ def analyse(
             **formats.flat_stamp("convergence"),
             "task": task.name,
             "task_config": json.dumps(task.config()),
-            "closed_loop": int(task.closed_loop),
+            "closed_loop": int(family.closed_loop),
+            "family": family.name,
             "reference": REFERENCE,
             "episodes": int(episodes),
             "distance_episodes": int(distance_episodes),
@@ -269,18 +251,6 @@ def load_convergence(path: str | os.PathLike) -> xr.Dataset:
     return dataset
 
 
-def within_measure(task: Task) -> tuple[str, str]:
-    """(name, units) of the within-episode dissimilarity for ``task``."""
-    return ("Bayes regret per step", "reward") if task.closed_loop else ("KL(opt || snapshot) per step", "nats")
-
-
-def distance_measure(task: Task) -> tuple[str, str]:
-    """(name, units) of the behavioural distance between two machines for ``task``."""
-    if task.closed_loop:
-        return "mean |difference of cumulative Bayes regret|", "reward"
-    return "Jensen-Shannon divergence summed over the episode", "nats"
-
-
 def _spread(steps: list[int], count: int | None) -> list[int]:
     """At most ``count`` of ``steps``, evenly spaced, first and last included."""
     if count is None or len(steps) <= count:
@@ -290,51 +260,6 @@ def _spread(steps: list[int], count: int | None) -> list[int]:
 
 def _quiet(line: str) -> None:
     """A log that drops its lines."""
-
-
-def _require_critic(critic: StateMachine | None) -> None:
-    if critic is None or not hasattr(critic, "action_values"):
-        raise SimlibError("bandit tasks need a Bayes-optimal critic with action_values (e.g. opt:TASK)")
-
-
-def _regret_per_step(task: Task, machine: StateMachine, critic: StateMachine, episodes: int, seed: int) -> np.ndarray:
-    """Mean Bayes regret of ``machine``'s own play at each step: ``[T]`` (reward)."""
-    return own_play(task, machine, episodes, seed, critic=critic)[1].mean(0)
-
-
-def _predictions(
-    task: Task, machines: list[StateMachine], episodes: int, seed: int, reference: StateMachine | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Outputs on one set of sampled inputs: (reference ``[E, T, P]``, machines ``[N, E, T, P]``).
-
-    The inputs are sampled once (with the reference, or the first machine, traced); every
-    machine is then unrolled on them.
-    """
-    traced = reference if reference is not None else machines[0]
-    traces = sample_traces(task, {"ref": traced}, episodes, seed)
-    inputs = torch.from_numpy(traces["input"].values)
-    outputs = np.stack([unroll(machine, inputs)[0].cpu().numpy() for machine in machines])
-    return traces["ref_output"].values, outputs
-
-
-def _pairwise_js(family, outputs: np.ndarray, device: torch.device, log: Callable[[str], None]) -> np.ndarray:
-    """Jensen-Shannon divergence summed over time, mean over episodes, every pair: ``[N, N]``."""
-    n, episodes, horizon, n_params = outputs.shape
-    flat = torch.from_numpy(outputs).to(device=device, dtype=torch.float64).reshape(n, -1, n_params)
-    first, second = torch.triu_indices(n, n, 1, device=device)
-    chunk = max(1, _PAIR_ROWS // (episodes * horizon))
-    values, started, reported = [], time.monotonic(), time.monotonic()
-    for i, j in zip(first.split(chunk), second.split(chunk), strict=True):
-        js = family.js(flat[i].reshape(-1, n_params), flat[j].reshape(-1, n_params))
-        values.append(js.reshape(len(i), episodes, horizon).sum(-1).mean(-1))
-        if time.monotonic() - reported > 30:
-            done = sum(len(v) for v in values)
-            log(f"  {done}/{len(first)} pairs after {time.monotonic() - started:.0f} s")
-            reported = time.monotonic()
-    upper = torch.cat(values).cpu().numpy() if values else np.zeros(0)
-    matrix = np.zeros((n, n))
-    matrix[first.cpu().numpy(), second.cpu().numpy()] = upper
-    return matrix + matrix.T
 
 
 def _mds(seed: int) -> MDS:

@@ -404,7 +404,7 @@ def history_labels(task: Task, histories: Histories) -> list[str]:
                 symbols = symbols[1:]
             words.append(" ".join(symbols) if symbols else "(start)")
         return words
-    if task.closed_loop and hasattr(task, "decode_input"):
+    if hasattr(task, "decode_input"):
         return [_bandit_words(task, history) for history in inputs]
     return [" ".join("[" + ", ".join(f"{v:.3g}" for v in row) + "]" for row in history) for history in inputs]
 

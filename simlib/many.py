@@ -22,13 +22,13 @@ import numpy as np
 import xarray as xr
 
 import simlib
-from simlib.behaviour import has_expected_rewards, own_play, prediction_divergence
 from simlib.compare import ComparisonReport, compare, resolve_task
 from simlib.errors import SimlibError
 from simlib.io import atomic_path
 from simlib.machine import StateMachine
 from simlib.simulation import Simulation
 from simlib.task import Task
+from simlib.task_family import family_of
 from simlib.threads import FIT_THREADS, torch_threads
 from simlib.traces import sample_traces, split_episodes
 
@@ -76,9 +76,10 @@ def distance_matrix(
     if driver is not None and driver not in labels:
         raise SimlibError(f"driver {driver!r} is not one of the machines {labels}")
     driven = names[labels.index(driver)] if driver is not None else names[0]
-    traces = sample_traces(task, dict(zip(names, members)), episodes, seed, driver=driven if task.closed_loop else None)
+    family = family_of(task)
+    traces = sample_traces(task, dict(zip(names, members)), episodes, seed, driver=driven)
     train, test = split_episodes(traces, test_fraction, seed)
-    measure = "return" if task.closed_loop else "kl"
+    measure = family.output_measure
     n = len(members)
     d_s, d_o = np.zeros((n, n)), np.zeros((n, n))
     units = ""
@@ -95,7 +96,7 @@ def distance_matrix(
                 d_s[i, j] = result.d_s
                 d_o[i, j] = np.nan if result.d_o is None else result.d_o
                 units = result.output_measure
-    behaviour, metric, behaviour_units = _behaviour(task, traces, names, members, episodes, seed)
+    behaviour, metric, behaviour_units = family.pair_behaviour(task, traces, names, members, episodes, seed)
     dims = ("simulated", "simulator")
     dataset = xr.Dataset(
         {
@@ -111,8 +112,9 @@ def distance_matrix(
             "episodes": int(episodes),
             "test_episodes": int(test.sizes["episode"]),
             "seed": int(seed),
-            "closed_loop": int(task.closed_loop),
-            "driver": labels[names.index(driven)] if task.closed_loop else "",
+            "closed_loop": int(family.closed_loop),
+            "family": family.name,
+            "driver": labels[names.index(driven)] if family.closed_loop else "",
             "d_o_measure": units,
             "behaviour_metric": metric,
             "behaviour_units": behaviour_units,
@@ -156,30 +158,6 @@ def _common_task(members: list[StateMachine], task: Task | None) -> Task:
     for machine in members:
         resolve_task(machine, machine, task)
     return task
-
-
-def _behaviour(
-    task: Task, traces: xr.Dataset, names: list[str], members: list[StateMachine], episodes: int, seed: int
-) -> tuple[np.ndarray, str, str]:
-    """Behaviour of every ordered pair: ``[simulated, simulator]``, the metric and its units."""
-    n = len(members)
-    values = np.zeros((n, n))
-    if task.closed_loop:
-        returns = [own_play(task, machine, episodes, seed)[0].sum(1) for machine in members]
-        for i in range(n):
-            for j in range(n):
-                values[i, j] = abs(float((returns[i] - returns[j]).mean()))
-        units = "reward" if has_expected_rewards(traces) else "reward (sampled)"
-        return values, "|return(simulated)-return(simulator)|", units
-    for i in range(n):
-        for j in range(n):
-            if i == j:
-                continue
-            if members[i].output.config() != members[j].output.config():
-                values[i, j] = np.nan  # no divergence between outputs of two families
-            else:
-                values[i, j] = prediction_divergence(traces, names[j], names[i], members[j].output).value
-    return values, "kl(simulator||simulated)", "nats"
 
 
 def save_matrix(dataset: xr.Dataset, path: str | os.PathLike) -> Path:

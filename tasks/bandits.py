@@ -18,6 +18,7 @@ from torch import Tensor
 
 from simlib import constraints
 from simlib.families import Policy
+from simlib.task_family import INTERACTIVE
 from simlib.task import Transition
 from simlib.random import gamma
 
@@ -37,6 +38,7 @@ class BanditTask(ABC):
 
     name = "bandit"
     closed_loop = True
+    family = INTERACTIVE
     arg_constraints: ClassVar[dict] = {
         "arms": constraints.integer_at_least(2),
         "horizon": constraints.positive_integer,

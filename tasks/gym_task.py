@@ -51,6 +51,7 @@ from torch import Tensor
 
 from simlib.errors import SimlibError
 from simlib.families import Policy
+from simlib.task_family import INTERACTIVE
 from simlib.task import Transition
 
 try:
@@ -80,6 +81,7 @@ class GymTask:
     """
 
     closed_loop = True
+    family = INTERACTIVE
     theta_names = ("seed",)
 
     def __init__(

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from simlib import constraints
 from simlib.families import OutputFamily
+from simlib.task_family import PREDICTION
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class PredictionTaskBase(ABC):
 
     name = "prediction"
     closed_loop = False
+    family = PREDICTION
 
     output: ClassVar[OutputFamily]
     theta_names: ClassVar[tuple[str, ...]]

@@ -12,16 +12,16 @@ from pathlib import Path
 from simlib.machines.checkpoint import read_checkpoint
 from simlib.machines.zoo import shipped, zoo_path
 from simlib.task import Task
-from simlib.training.actor_critic import ActorCriticSettings, train_bandit_agent
-from simlib.training.predictor import TrainSettings, train_predictor
+from simlib.training.predictor import TrainSettings
+from simlib.training.trainers import trainer_for
 
 SNAPSHOTS = 10
 """Snapshots kept when a recipe's number of steps is overridden (``steps // SNAPSHOTS`` apart)."""
 
 
 def settings_class(task: Task) -> type[TrainSettings]:
-    """The settings type of ``task``'s trainer."""
-    return ActorCriticSettings if task.closed_loop else TrainSettings
+    """The settings type of ``task``'s trainer (:mod:`simlib.training.trainers`)."""
+    return trainer_for(task).settings
 
 
 def recipe(task: Task, seed: int = 0, *, steps: int | None = None, hidden: int | None = None) -> TrainSettings:
@@ -59,5 +59,4 @@ def train(task: Task, settings: TrainSettings, out: str | Path, **options) -> di
 
     ``options`` (``device``, ``threads``, ``progress``, ``callback``) go to that trainer.
     """
-    trainer = train_bandit_agent if task.closed_loop else train_predictor
-    return trainer(task, settings, out, **options)
+    return trainer_for(task).train(task, settings, out, **options)

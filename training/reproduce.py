@@ -30,6 +30,7 @@ from simlib.machines import require_bayes_optimal
 from simlib.machines.checkpoint import machine_from_checkpoint, read_checkpoint, seed_of
 from simlib.machines.zoo import zoo_path
 from simlib.task import Task
+from simlib.task_family import INTERACTIVE, PREDICTION, family_of
 from simlib.training.cache import KEY, cache_key, record_key, write_record
 from simlib.training.loop import architecture_of
 from simlib.training.recipes import is_shipped_run, recipe, train
@@ -39,6 +40,8 @@ from simlib.threads import FIT_THREADS
 STAGES = ("init", "final")
 MEMORY_TASKS = ("dirichlet-categorical-5", "normal-gamma", "bernoulli-bandit")
 GROUPS = ("all", "prediction", "bandit")
+GROUP_FAMILIES = {"prediction": PREDICTION.name, "bandit": INTERACTIVE.name}
+"""The task family of each group but ``all`` (the paper's interactive tasks are its bandits)."""
 PAPER_TASKS = (
     "beta-bernoulli", "beta-bernoulli-fair", "beta-bernoulli-bent", "dirichlet-categorical", "dirichlet-categorical-5",
     "gamma-exponential", "gamma-exponential-tight", "normal-normal", "normal-gamma", "gamma-normal",
@@ -57,7 +60,7 @@ def select_tasks(selection: list[str] | None) -> tuple[str, ...]:
     for item in (item.strip() for item in selection or ["all"]):
         if item in GROUPS:
             group = [n for n in names if n in PAPER_TASKS]
-            chosen |= {n for n in group if item == "all" or task_registry.get(n).closed_loop == (item == "bandit")}
+            chosen |= {n for n in group if item == "all" or family_of(task_registry.get(n)).name == GROUP_FAMILIES[item]}
         elif item in names:
             chosen.add(item)
         else:
@@ -203,10 +206,7 @@ class Reproduction:
         rnn = machine_from_checkpoint(payload, stage)
         rnn.spec = f"rnn(N={payload['architecture']['hidden']}, seed {seed})@{stage}"
         opt = require_bayes_optimal(task)
-        critic = opt if task.closed_loop else None
-        report = compare(
-            rnn, opt, task, self.settings.episodes, seed, critic=critic, threads=self.settings.threads or FIT_THREADS
-        )
+        report = compare(rnn, opt, task, self.settings.episodes, seed, threads=self.settings.threads or FIT_THREADS)
         self.log(f"evaluated {rnn.spec} on {task.name} in {time.perf_counter() - started:.0f} s")
         return report
 

@@ -11,7 +11,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from simlib.behaviour import divergence, own_play
+from simlib.task_family import family_of
 from simlib.machine import StateMachine
 from simlib.task import Task
 from simlib.traces import sample_traces
@@ -127,8 +127,8 @@ def behaviour_figure(
     fig.set_layout_engine("constrained")
     left, right = fig.subfigures(1, 2)
     name, agent = list(agents.items())[-1]
-    driver = {"driver": "agent"} if task.closed_loop else {}
-    traces = sample_traces(task, {"agent": agent, "reference": reference}, 3, seed, **driver)
+    family = family_of(task)
+    traces = sample_traces(task, {"agent": agent, "reference": reference}, 3, seed, driver="agent")
     steps = np.arange(1, task.horizon + 1)
     outputs = traces["agent_output"].values, traces["reference_output"].values
     if per_class(task.output):
@@ -137,20 +137,12 @@ def behaviour_figure(
         _outputs(left.subplots(), task, name, *outputs, steps)
     right = right.subplots()
     for stage, machine in agents.items():
-        if task.closed_loop:
-            _, regret = own_play(task, machine, episodes, seed, critic=reference)
-            right.plot(steps, regret.cumsum(1).mean(0), marker="o", markersize=3, label=f"{stage} agent")
-        else:
-            traced = sample_traces(task, {"agent": machine, "reference": reference}, episodes, seed)
-            kl = divergence(task.output, traced["reference_output"].values, traced["agent_output"].values)
-            right.plot(steps, np.maximum(kl.mean(0), 1e-12), marker="o", markersize=3, label=f"{stage} agent")
-    if task.closed_loop:
-        right.set_ylabel("cumulative Bayes regret (reward)")
-        right.set_title(f"mean over {episodes} episodes, each agent playing its own", fontsize=9)
-    else:
+        curve = family.behaviour_curve(task, machine, reference, episodes, seed)
+        right.plot(steps, curve, marker="o", markersize=3, label=f"{stage} agent")
+    if family.curve_axis["log"]:
         right.set_yscale("log")
-        right.set_ylabel("KL(Bayes-optimal || agent) per step (nats)")
-        right.set_title(f"mean over {episodes} episodes, same observations", fontsize=9)
+    right.set_ylabel(family.curve_axis["ylabel"])
+    right.set_title(family.curve_axis["title"].format(episodes=episodes), fontsize=9)
     right.set_xlabel("time step t")
     right.grid(alpha=0.3)
     right.legend(fontsize=8)

@@ -17,16 +17,8 @@ from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-_CURVES = {
-    0: (
-        ("loss", "log-loss", "training log-loss per step (nats)"),
-        ("kl", "KL to opt", "KL(opt || agent) per episode (nats)"),
-    ),
-    1: (
-        ("return", "return", "mean return per episode (reward)"),
-        ("regret", "regret", "regret per episode vs opt (reward)"),
-    ),
-}
+from simlib.task_family import recorded_family
+
 _PROGRESS = "viridis"
 
 
@@ -193,7 +185,7 @@ def _equal_aspect(ax, points: np.ndarray, fallback: float, units: str) -> str:
 
 def _training_curves(subfigure, cell, dataset: xr.Dataset) -> None:
     """(d) the recorded training curves of every run in grid ``cell``, side by side, against training step."""
-    shown = [curve for curve in _CURVES[int(dataset.attrs["closed_loop"])] if f"train_{curve[0]}" in dataset]
+    shown = [curve for curve in recorded_family(dataset.attrs).training_curves if f"train_{curve[0]}" in dataset]
     grid = cell.subgridspec(1, max(1, len(shown)))
     if not shown:
         ax = subfigure.add_subplot(grid[0])
