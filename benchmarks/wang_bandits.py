@@ -19,7 +19,7 @@ import numpy as np
 
 from simlib import SimlibError, machines, tasks
 from simlib.behaviour import evaluate_play
-from simlib.training.wang2016 import AGENT_TASKS, baseline_spec
+from simlib.pipeline.wang2016_design import AGENT_TASKS, baseline_spec
 
 TASKS = AGENT_TASKS
 KINDS = ("opt", "rnn", "rnn@init", "gittins", "thompson", "ucb", "rescorla-wagner@0.2", "rescorla-wagner@0.8")

@@ -510,7 +510,7 @@ def reproduce_command(
         return
     chosen_widths = _widths(widths)
     from simlib.cli.report_text import reproduce_text
-    from simlib.training.reproduce import Reproduction, ReproduceSettings, select_tasks
+    from simlib.pipeline.mikulik2020 import Reproduction, ReproduceSettings, select_tasks
 
     chosen = {
         "tasks": select_tasks(tasks.split(",") if tasks is not None else None),
@@ -530,7 +530,7 @@ def reproduce_command(
 
 def _reproduce_wang(episodes: int | None, steps: int | None, device: str, threads: int | None, out: Path, quick: bool) -> None:
     from simlib.cli.report_text import wang_text
-    from simlib.training.wang2016 import WangReproduction, WangSettings
+    from simlib.pipeline.wang2016 import WangReproduction, WangSettings
 
     given = {key: value for key, value in {"episodes": episodes, "steps": steps}.items() if value is not None}
     given.update(device=device, threads=threads)

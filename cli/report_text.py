@@ -209,7 +209,7 @@ def reproduce_text(out, files: dict) -> str:
     """Render the medians of ``simlib reproduce``'s results and the files it wrote."""
     import xarray as xr
 
-    from simlib.training.reproduce_results import median_rows
+    from simlib.pipeline.results import median_rows
 
     with xr.open_dataset(files["results.nc"]) as results:
         rows = median_rows(results.load())

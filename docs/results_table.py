@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from simlib.training.reproduce_results import FIGURE4, median_rows
+from simlib.pipeline.results import FIGURE4, median_rows
 
 
 def markdown(rows: list[list[str]]) -> str:

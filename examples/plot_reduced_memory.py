@@ -26,7 +26,7 @@ from simlib import machines, tasks
 from simlib.compare import compare
 from simlib.machines.zoo import reduced_memory_paths, zoo_path
 from simlib.plots import memory_figure
-from simlib.training.reproduce_results import MEASURES, measures_of
+from simlib.pipeline.results import MEASURES, measures_of
 
 EPISODES = int(os.environ.get("SIMLIB_GALLERY_EPISODES", 500))
 TASKS = ("dirichlet-categorical-5", "normal-gamma", "bernoulli-bandit")

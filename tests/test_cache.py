@@ -4,7 +4,7 @@ import json
 
 import xarray as xr
 
-from simlib.training.cache import KEY, cache_key, cached_dataset, record_key, write_record
+from simlib.pipeline.cache import KEY, cache_key, cached_dataset, record_key, write_record
 
 
 def test_a_dataset_is_rebuilt_when_its_key_changes_and_reused_when_it_does_not(tmp_path):

@@ -14,12 +14,12 @@ from scipy import stats
 from simlib import tasks
 from simlib.families import Bernoulli, Categorical, Lomax, Normal, Policy, StudentT
 from simlib.machines import require_bayes_optimal
+from simlib.pipeline.wang2016_report import _simulation_figure
 from simlib.plots import behaviour_figure, convergence_figure, figure4, output_colours
 from simlib.plots.behaviour import output_summary, per_class
 from simlib.plots.convergence import embedding_shape
 from simlib.plots.simulation import class_colours
 from simlib.plots.summary import COLUMNS, log_limits
-from simlib.training.wang2016_report import _simulation_figure
 
 
 def _drawn(fig):

@@ -11,9 +11,10 @@ from simlib.cli.app import main
 from simlib.errors import SimlibError
 from simlib.machines.checkpoint import read_checkpoint
 from simlib.machines.zoo import zoo_path
+from simlib.pipeline.jobs import EvaluateJob
+from simlib.pipeline.mikulik2020 import Reproduction, ReproduceSettings, select_tasks
+from simlib.pipeline.results import FIGURE4
 from simlib.training.recipes import is_shipped_run, recipe
-from simlib.training.reproduce import Reproduction, ReproduceSettings, select_tasks
-from simlib.training.reproduce_results import FIGURE4
 
 
 def test_recipes_are_the_shipped_commands():
@@ -95,12 +96,12 @@ def test_a_rerun_with_other_settings_recomputes_instead_of_reusing(tmp_path, mon
     """The cache is keyed by what made each evaluation: other --episodes re-evaluate (the second
     and later comparisons reuse the first report, to keep the test short)."""
     calls, reports = [], []
-    real = Reproduction._compare
+    real = EvaluateJob.comparison
 
-    def counted(self, task, payload, stage, seed):
-        calls.append(self.settings.episodes)
+    def counted(self, task, payload, log):
+        calls.append(self.episodes)
         if not reports:
-            reports.append(real(self, task, payload, stage, seed))
+            reports.append(real(self, task, payload, log))
         return reports[0]
 
     def evaluations(episodes: int) -> list[int]:
@@ -108,7 +109,7 @@ def test_a_rerun_with_other_settings_recomputes_instead_of_reusing(tmp_path, mon
         Reproduction(settings, tmp_path, log=lambda line: None).run()
         return calls
 
-    monkeypatch.setattr(Reproduction, "_compare", counted)
+    monkeypatch.setattr(EvaluateJob, "comparison", counted)
     monkeypatch.setattr(Reproduction, "_figures", lambda self, records: {})
     assert evaluations(20) == [20]
     assert evaluations(20) == [20]

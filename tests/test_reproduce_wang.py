@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 from simlib.cli.app import main
-from simlib.training.wang2016 import AGENT_TASKS, STRUCTURED
+from simlib.pipeline.wang2016_design import AGENT_TASKS, STRUCTURED
 
 FIGURES = ("figure2.png", "figure2b.png", "figure2f.png", "figure3.png", "figure4c.png")
 

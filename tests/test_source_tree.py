@@ -10,7 +10,7 @@ ROOT = Path(__file__).parents[1]
 
 def test_the_checkout_on_sys_path_gives_every_layer():
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import simlib, simlib.tasks, simlib.machines, simlib.cli; "
+        "import sys; sys.path.insert(0, sys.argv[1]); import simlib, simlib.tasks, simlib.machines, simlib.pipeline, simlib.cli; "
         "print(simlib.__file__); print(simlib.tasks.__file__); print(simlib.machines.load('opt:beta-bernoulli').spec)"
     )
     result = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, cwd=ROOT)

@@ -16,8 +16,8 @@ from simlib.machines import load
 from simlib.machines.bandit_dp import bernoulli_action_values
 from simlib.machines.dependent_agents import DependentBayesAgent, dependent_action_values, posterior_mean_p1
 from simlib.machines.two_arm_dp import two_arm_action_values
+from simlib.pipeline.wang2016_design import AGENT_TASKS
 from simlib.random import make_generator
-from simlib.training.wang2016 import AGENT_TASKS
 
 WANG = (*AGENT_TASKS, "restless-bandit-test")
 

@@ -10,8 +10,8 @@ from simlib.behaviour import evaluate_play, prediction_divergence
 from simlib.cli.app import main
 from simlib.machines import read_checkpoint
 from simlib.machines.zoo import shipped, zoo_path
+from simlib.pipeline.wang2016_design import AGENT_TASKS as WANG
 from simlib.traces import sample_traces
-from simlib.training.wang2016 import AGENT_TASKS as WANG
 
 TEST_ONLY = {"restless-bandit-test"}
 """Test distributions: their agent is the one trained on the training distribution."""

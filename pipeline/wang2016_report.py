@@ -1,18 +1,23 @@
-"""Tables, figures and the results page of ``simlib reproduce wang2016``."""
+"""Tables, figures and the results page of ``simlib reproduce wang2016``, from its output folder."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import platform
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simlib.io import atomic_path, write_text
-from simlib.plots.bandit_curves import choice_shares, learning_rate_scatter, pull_raster, regret_curves, regret_matrix
-from simlib.rescorla_wagner_fit import learning_rate_regression
-from simlib.training.cache import read_dataset
-from simlib.training.wang2016 import (
+import simlib
+from simlib.io import write_text
+from simlib.machines.checkpoint import read_checkpoint
+from simlib.pipeline.cache import read_dataset
+from simlib.pipeline.figures import save_figure
+from simlib.pipeline.wang2016_design import (
     AGENT_TASKS,
     INFORMATIVE,
     RESTLESS,
@@ -20,14 +25,20 @@ from simlib.training.wang2016 import (
     STRUCTURED,
     TRAINING_VOLATILITY_GAP,
 )
+from simlib.pipeline.wang2016_jobs import run_path
+from simlib.plots.bandit_curves import choice_shares, learning_rate_scatter, pull_raster, regret_curves, regret_matrix
+from simlib.rescorla_wagner_fit import learning_rate_regression
+
+if TYPE_CHECKING:
+    from simlib.pipeline.wang2016 import WangSettings
 
 
-def write_report(reproduction, seconds: float, *, raster, choices, fit) -> dict[str, Path]:
-    """Every table, figure and the page from the evaluations (curves and comparisons read from the
-    reproduction's cache; ``raster``, ``choices``, ``fit``: Figures 2b, 3 and 4c's datasets)."""
-    out = reproduction.out
+def write_report(out: Path, settings: WangSettings, seconds: float) -> dict[str, Path]:
+    """Every table, figure and the page from the evaluations in ``out`` (the curves, the
+    comparisons and Figures 2b, 3 and 4c's data), made with ``settings`` in ``seconds``."""
     files: dict[str, Path] = {}
-    curves = {test: _curves_of(reproduction, test) for test in (*STRUCTURED, INFORMATIVE, RESTLESS)}
+    curves = {test: _curves_of(out, test) for test in (*STRUCTURED, INFORMATIVE, RESTLESS)}
+    raster, choices, fit = (read_dataset(out / f"{name}.nc") for name in ("raster", "choices", "fit"))
     panels = {
         "2a: independent arms (D_i)": _panel(curves["independent-bandit"], "independent-bandit"),
         "2c: dependent uniform (D_u)": _panel(curves["dependent-bandit"], "dependent-bandit"),
@@ -35,38 +46,59 @@ def write_report(reproduction, seconds: float, *, raster, choices, fit) -> dict[
         "2e: trained on D_m, tested on D_h": _panel(curves["dependent-bandit-hard"], "dependent-bandit-medium"),
         "4b: restless bandit": _panel(curves[RESTLESS], RESTLESS),
     }
-    files["figure2"] = _save(regret_curves(panels, highlight="rnn"), out / "figure2.png")
-    files["figure2b"] = _save(
+    files["figure2"] = save_figure(regret_curves(panels, highlight="rnn"), out / "figure2.png")
+    files["figure2b"] = save_figure(
         pull_raster(raster["suboptimal"].values, "2b: suboptimal pulls, rnn trained and tested on D_m"), out / "figure2b.png"
     )
     matrix = np.array([[_final(curves[test][f"rnn:{train}"]) for test in STRUCTURED] for train in STRUCTURED])
     opt_row = np.array([_final(curves[test]["opt"]) for test in STRUCTURED])
     names = [SHORT[n] for n in STRUCTURED]
-    files["figure2f"] = _save(regret_matrix(matrix, names, names, opt_row, "opt"), out / "figure2f.png")
-    files["figure3"] = _save(choice_shares(choices["share"], choices["regret"]), out / "figure3.png")
+    files["figure2f"] = save_figure(regret_matrix(matrix, names, names, opt_row, "opt"), out / "figure2f.png")
+    files["figure3"] = save_figure(choice_shares(choices["share"], choices["regret"]), out / "figure3.png")
     regressions, groups = _regressions(fit)
     volatility = fit["volatility"].values
     fits = {label: fit[f"{label}_alpha"].values for label in ("rnn", "opt")}
-    files["figure4c"] = _save(learning_rate_scatter(volatility, fits, groups), out / "figure4c.png")
+    files["figure4c"] = save_figure(learning_rate_scatter(volatility, fits, groups), out / "figure4c.png")
     rows = _regret_rows(curves)
     files["regret"] = _csv(out / "regret.csv", rows)
     cross = [{"trained": SHORT[t], "tested": SHORT[s], "regret": matrix[i, j]} for i, t in enumerate(STRUCTURED)
              for j, s in enumerate(STRUCTURED)] + [{"trained": "opt", "tested": SHORT[s], "regret": opt_row[j]}
                                                     for j, s in enumerate(STRUCTURED)]
     files["cross"] = _csv(out / "cross.csv", cross)
-    comparisons = [_comparison_row(reproduction.comparison(name, stage), stage) for name in AGENT_TASKS
-                   for stage in ("init", "final")]
+    comparisons = [_comparison_row(json.loads((out / "compare" / f"{name}-{stage}.json").read_text()), stage)
+                   for name in AGENT_TASKS for stage in ("init", "final")]
     files["compare"] = _csv(out / "compare.csv", comparisons)
-    files["simulation"] = _save(_simulation_figure(comparisons), out / "simulation.png")
+    files["simulation"] = save_figure(_simulation_figure(comparisons), out / "simulation.png")
     files["fit"] = _csv(out / "fit.csv", [{"agent": a, "episodes": g, **r} for (a, g), r in regressions.items()])
-    page = _page(reproduction, seconds, rows, matrix, opt_row, choices, regressions, comparisons)
+    page = _page(out, provenance(settings, seconds), rows, matrix, opt_row, choices, regressions, comparisons)
     files["page"] = write_text(out / "results-wang2016.md", page)
     return files
 
 
-def _curves_of(reproduction, test: str) -> dict:
+def provenance(settings: WangSettings, seconds: float) -> dict:
+    """The settings, simlib version, CPU, Python and wall time the page reports."""
+    return {
+        "settings": asdict(settings),
+        "simlib": simlib.__version__,
+        "machine": _cpu(),
+        "python": platform.python_version(),
+        "seconds": round(seconds, 1),
+    }
+
+
+def _cpu() -> str:
+    """The CPU model and core count (Linux), else the platform's machine name."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.machine()
+    models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return f"{models[0]}, {len(models)} cores" if models else platform.machine()
+
+
+def _curves_of(out: Path, test: str) -> dict:
     found = {}
-    for path in sorted((reproduction.out / "curves" / test).glob("*.nc")):
+    for path in sorted((out / "curves" / test).glob("*.nc")):
         data = read_dataset(path)
         found[data.attrs["agent"]] = data
     return found
@@ -79,15 +111,6 @@ def _panel(curves: dict, trained: str) -> dict:
 
 def _final(data) -> float:
     return float(data["cumulative_regret"].values[-1])
-
-
-def _save(figure, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, dpi=110)
-    plt.close(figure)
-    return path
 
 
 def _csv(path: Path, rows: list[dict]) -> Path:
@@ -169,12 +192,10 @@ def _simulation_figure(comparisons: list[dict]):
     return figure
 
 
-def _agent_rows(reproduction) -> list[str]:
-    from simlib.machines.checkpoint import read_checkpoint
-
+def _agent_rows(out: Path) -> list[str]:
     rows = []
     for name in AGENT_TASKS:
-        training = read_checkpoint(reproduction.out / "runs" / f"{name}.pt")["training"]
+        training = read_checkpoint(run_path(out, name))["training"]
         rows.append(f"| rnn:{name} | `{training['command']}` | {training['history']['cpu_seconds'][-1]:.0f} |")
     return rows
 
@@ -185,8 +206,7 @@ def _fmt(value, digits: int = 3) -> str:
     return f"{value:.{digits}g}" if abs(value) < 1e4 else f"{value:.3e}"
 
 
-def _page(reproduction, seconds, rows, matrix, opt_row, choices, regressions, comparisons) -> str:
-    provenance = reproduction.provenance(seconds)
+def _page(out: Path, provenance: dict, rows, matrix, opt_row, choices, regressions, comparisons) -> str:
     settings = provenance["settings"]
     lines = [
         "# Wang et al. 2016's bandits against exact Bayes-optimal agents",
@@ -207,7 +227,7 @@ def _page(reproduction, seconds, rows, matrix, opt_row, choices, regressions, co
         "",
         "| agent | trained by | training CPU s |",
         "|---|---|---|",
-        *_agent_rows(reproduction),
+        *_agent_rows(out),
         "",
         "## Cumulative regret at the last trial (Figures 2a, 2c–e, 3, 4b)",
         "",

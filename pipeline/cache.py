@@ -39,13 +39,17 @@ def dataset_key(path: Path) -> str | None:
         return None
 
 
+def write_dataset(path: Path, key: str, data: xr.Dataset) -> None:
+    """Write ``data`` with its ``key`` (an attribute) as netCDF, atomically."""
+    data.attrs[KEY] = key
+    with atomic_path(path) as temporary:
+        data.to_netcdf(temporary)
+
+
 def cached_dataset(path: Path, key: str, build: Callable[[], xr.Dataset]) -> xr.Dataset:
     """The dataset in ``path`` if it was made with ``key``; else built, keyed and written atomically."""
     if dataset_key(path) != key:
-        data = build()
-        data.attrs[KEY] = key
-        with atomic_path(path) as temporary:
-            data.to_netcdf(temporary)
+        write_dataset(path, key, build())
     return read_dataset(path)
 
 
