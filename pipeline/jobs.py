@@ -32,6 +32,7 @@ from simlib.pipeline.execute import Log
 from simlib.pipeline.figures import save_figure
 from simlib.pipeline.results import measures_of
 from simlib.task import Task
+from simlib.simulation import PHI_STEPS
 from simlib.threads import FIT_THREADS
 from simlib.training.loop import architecture_of
 from simlib.training.predictor import TrainSettings
@@ -117,6 +118,7 @@ class EvaluateJob:
     episodes: int
     width: int | None = None
     threads: int | None = None
+    phi_steps: int | None = None
     figure3: Path | None = None
     depends_on: tuple[str, ...] = ()
 
@@ -183,7 +185,8 @@ class EvaluateJob:
         rnn = machine_from_checkpoint(payload, self.stage)
         rnn.spec = f"rnn(N={payload['architecture']['hidden']}, seed {self.seed})@{self.stage}"
         opt = require_bayes_optimal(task)
-        report = compare(rnn, opt, task, self.episodes, self.seed, threads=self.threads or FIT_THREADS)
+        report = compare(rnn, opt, task, self.episodes, self.seed, max_steps=self.phi_steps or PHI_STEPS,
+                         threads=self.threads or FIT_THREADS)
         log(f"evaluated {rnn.spec} on {task.name} in {time.perf_counter() - started:.0f} s")
         return report
 

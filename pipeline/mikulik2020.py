@@ -23,7 +23,7 @@ from pathlib import Path
 from simlib import tasks as task_registry
 from simlib.errors import SimlibError
 from simlib.pipeline.aggregate import draw_figures, read_evaluations, write_tables
-from simlib.pipeline.cache import cache_key
+from simlib.pipeline.cache import QUICK_PHI_STEPS, cache_key, phi_key
 from simlib.pipeline.execute import Executor, InProcessExecutor, Job, Log
 from simlib.pipeline.jobs import STAGES, BehaviourFigureJob, ConvergenceJob, EvaluateJob, TrainJob
 from simlib.task import Task
@@ -85,12 +85,15 @@ class ReproduceSettings:
     """At most this many held-out episodes per snapshot in training (None: the recipe's)."""
     batch: int | None = None
     """At most this many episodes per training batch (None: the recipe's)."""
+    phi_steps: int | None = None
+    """At most this many L-BFGS iterations per phi fit in each comparison (None: compare's default)."""
 
     @classmethod
     def quick(cls, **overrides) -> "ReproduceSettings":
-        """Two seeds, 100 episodes, 30 training steps on batches of at most 64, one reduced width: minutes on a CPU."""
+        """Two seeds, 100 episodes, 30 training steps on batches of at most 64, one reduced width, phi
+        capped at :data:`~simlib.pipeline.cache.QUICK_PHI_STEPS` iterations: minutes on a CPU."""
         base = {"seeds": 2, "episodes": 100, "steps": 30, "widths": (2,), "distance_episodes": 20, "distance_snapshots": 3,
-                "eval_episodes": 100, "batch": 64}
+                "eval_episodes": 100, "batch": 64, "phi_steps": QUICK_PHI_STEPS}
         return cls(**{**base, **overrides})
 
     def __post_init__(self) -> None:
@@ -165,10 +168,11 @@ def _evaluate_job(
     """The evaluation of one agent, keyed by its run's recipe command, stage, seed and episodes;
     seed 0's final one also draws Figure 3."""
     run_recipe = _recipe(settings, task, seed, width)
-    key = cache_key(run=run_recipe.command(task.name), stage=stage, seed=seed, episodes=settings.episodes)
+    key = cache_key(run=run_recipe.command(task.name), stage=stage, seed=seed, episodes=settings.episodes,
+                    **phi_key(settings.phi_steps))
     figure3 = out / task.name / "figure3.png" if (width, seed, stage) == (None, 0, "final") else None
     return EvaluateJob(out, task.name, seed, stage, run_recipe, key, settings.episodes, width=width,
-                       threads=settings.threads, figure3=figure3, depends_on=_ids(run))
+                       threads=settings.threads, phi_steps=settings.phi_steps, figure3=figure3, depends_on=_ids(run))
 
 
 class Reproduction:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import simlib
 from simlib import tasks as task_registry
+from simlib.pipeline.cache import QUICK_PHI_STEPS
 from simlib.pipeline.execute import Executor, InProcessExecutor, Job, Log
 from simlib.pipeline.jobs import TrainJob
 from simlib.pipeline.wang2016_design import (
@@ -39,6 +40,7 @@ from simlib.pipeline.wang2016_report import write_report
 from simlib.task import Task
 from simlib.training.predictor import TrainSettings
 from simlib.training.recipes import is_shipped_run, recipe
+
 
 @dataclass(frozen=True)
 class WangSettings:
@@ -61,13 +63,17 @@ class WangSettings:
     gittins: bool = True
     device: str = "auto"
     threads: int | None = None
+    phi_steps: int | None = None
+    """At most this many L-BFGS iterations per phi fit in each comparison (None: compare's default)."""
 
     @classmethod
     def quick(cls, **overrides) -> "WangSettings":
-        """Tiny agents, few episodes and no Gittins baseline (its index table at discount 0.99 takes two
-        CPU minutes): the whole pipeline in about a minute on a CPU."""
+        """Tiny agents, few episodes, phi capped at :data:`~simlib.pipeline.cache.QUICK_PHI_STEPS`
+        iterations and no Gittins baseline (its index table at discount 0.99 takes two CPU minutes):
+        the whole pipeline in about a minute on a CPU."""
         base = {"episodes": 60, "raster_episodes": 20, "fit_episodes": 40, "compare_episodes": 25,
-                "steps": 4, "hidden": 8, "batch": 16, "gittins": False}
+                "steps": 4, "hidden": 8, "batch": 16, "gittins": False,
+                "phi_steps": QUICK_PHI_STEPS}
         return cls(**{**base, **overrides})
 
     def __post_init__(self) -> None:
@@ -93,7 +99,7 @@ def plan(settings: WangSettings, out: str | Path) -> list[Job]:
         RasterJob(out, RASTER, settings.raster_episodes, needs[RASTER]),
         ChoicesJob(out, INFORMATIVE, BASELINES[INFORMATIVE], settings.episodes, needs[INFORMATIVE]),
         FitJob(out, RESTLESS, RESTLESS_TEST, settings.fit_episodes, needs[RESTLESS]),
-        *(ComparisonJob(out, name, stage, settings.compare_episodes, settings.threads, needs[name])
+        *(ComparisonJob(out, name, stage, settings.compare_episodes, settings.threads, needs[name], settings.phi_steps)
           for name in AGENT_TASKS for stage in ("init", "final")),
     ]
 

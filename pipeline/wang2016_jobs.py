@@ -25,11 +25,12 @@ from simlib import tasks as task_registry
 from simlib.compare import compare
 from simlib.machines import load, require_bayes_optimal
 from simlib.machines.checkpoint import machine_from_checkpoint, read_checkpoint
-from simlib.pipeline.cache import cache_key, dataset_key, record_key, write_dataset, write_record
+from simlib.pipeline.cache import cache_key, dataset_key, phi_key, record_key, write_dataset, write_record
 from simlib.pipeline.execute import Log
 from simlib.pipeline.wang2016_design import baseline_spec
 from simlib.play import own_play_records
 from simlib.rescorla_wagner_fit import fit_rescorla_wagner
+from simlib.simulation import PHI_STEPS
 from simlib.threads import FIT_THREADS
 
 
@@ -220,6 +221,7 @@ class ComparisonJob:
     episodes: int
     threads: int | None = None
     depends_on: tuple[str, ...] = ()
+    phi_steps: int | None = None
 
     @property
     def id(self) -> str:
@@ -231,7 +233,7 @@ class ComparisonJob:
 
     def key(self) -> str:
         return cache_key(episodes=self.episodes, seed=0, resamples=200, stage=self.stage,
-                         agent=identity(self.out, f"rnn:{self.task}"))
+                         agent=identity(self.out, f"rnn:{self.task}"), **phi_key(self.phi_steps))
 
     def run(self, log: Log) -> bool:
         key = self.key()
@@ -241,6 +243,6 @@ class ComparisonJob:
         rnn, opt = agent(self.out, self.task, self.stage), require_bayes_optimal(task)
         log(f"compare {rnn.spec} with opt:{self.task} ({self.episodes} episodes)")
         report = compare(rnn, opt, task, episodes=self.episodes, seed=0, resamples=200, critic=opt,
-                         threads=self.threads or FIT_THREADS)
+                         max_steps=self.phi_steps or PHI_STEPS, threads=self.threads or FIT_THREADS)
         write_record(self.target, key, report.to_dict())
         return True

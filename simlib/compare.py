@@ -36,7 +36,7 @@ from simlib.behaviour import Behaviour, unavailable_measures
 from simlib.bootstrap import FEW_EPISODES, bootstrap_ci, few_samples_warning, paired_p_values
 from simlib.errors import SimlibError
 from simlib.machine import StateMachine
-from simlib.simulation import SIGN_FLIP_TEST, SMALL_TEST_CONSEQUENCE, Simulation, SimulationResult
+from simlib.simulation import PHI_STEPS, SIGN_FLIP_TEST, SMALL_TEST_CONSEQUENCE, Simulation, SimulationResult
 from simlib.task import Task
 from simlib.task_family import family_of
 from simlib.threads import FIT_THREADS, torch_threads
@@ -126,6 +126,7 @@ def compare(
     n_components: int | str | None = None,
     test_fraction: float = 0.2,
     hidden: int = 64,
+    max_steps: int = PHI_STEPS,
     resamples: int = 1000,
     level: float = 0.95,
     driver: str = "a",
@@ -141,7 +142,8 @@ def compare(
         episodes: traced episodes; ``test_fraction`` of them are held out for scoring.
         seed: seeds traces, the split, phi and the controls.
         n_components: see :class:`simlib.simulation.Simulation` (None = the paper's setting).
-        hidden: MLP width; resamples, level: bootstrap settings.
+        hidden: MLP width; max_steps: L-BFGS iterations at most per MLP fit (phi and the shuffled
+            control); resamples, level: bootstrap settings.
         flips: sign patterns of the permutation test against the shuffled control.
         driver: closed-loop tasks: ``"a"`` or ``"b"``, the machine that acts in the traces.
         critic: closed-loop tasks: a machine with exact ``action_values(x, s)`` (a Bayes-optimal
@@ -158,10 +160,12 @@ def compare(
     behaviour = family.behaviour(task, a, b, traces, episodes, seed, family.critic(a, b, critic))
     measure = family.output_measure
     settings = {
-        "n_components": n_components, "test_fraction": test_fraction, "hidden": hidden, "driver": driver, "threads": threads
+        "n_components": n_components, "test_fraction": test_fraction, "hidden": hidden, "max_steps": max_steps,
+        "driver": driver, "threads": threads,
     }
     estimator = Simulation(
-        n_components=n_components, hidden=hidden, output_measure=measure, random_state=seed, threads=threads
+        n_components=n_components, hidden=hidden, max_steps=max_steps, output_measure=measure, random_state=seed,
+        threads=threads,
     )
     with torch_threads(threads):
         a_to_b = _direction(train, test, "a", "b", b, estimator)

@@ -53,6 +53,8 @@ from simlib.threads import FIT_THREADS, torch_threads
 from simlib.whitening import fit_whitening
 
 OUTPUT_MEASURES = ("kl", "js", "return")
+PHI_STEPS = 400
+"""L-BFGS iterations at most per MLP fit of phi, by default."""
 SIGN_FLIP_TEST = "one-sided paired sign-flip over held-out episodes: phi's value below the shuffled control's"
 """What ``controls.p_values`` test (:func:`simlib.bootstrap.sign_flip_p_value`)."""
 SMALL_TEST_CONSEQUENCE = "bootstrap intervals and permutation p-values rest on few samples; score more episodes"
@@ -231,7 +233,7 @@ class Simulation(BaseEstimator):
         n_components: int | str | None = None,
         phi: str = "mlp",
         hidden: int = 64,
-        max_steps: int = 400,
+        max_steps: int = PHI_STEPS,
         validation_fraction: float = 0.15,
         output_measure: str = "kl",
         random_state: int = 0,
