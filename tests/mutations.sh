@@ -9,7 +9,7 @@ check() { # file, python-replace-old, new, test-selector
   $py - "$1" "$2" "$3" <<'PY'
 import sys; p, old, new = sys.argv[1:]; s = open(p).read(); assert old in s, old; open(p, "w").write(s.replace(old, new, 1))
 PY
-  if $py -m pytest -q -p no:cacheprovider -x $4 > /tmp/mut.out 2>&1; then echo "MISSED: $1 :: $2"; else echo "CAUGHT: $1 :: $2 -> $(grep -m1 -E '^FAILED' /tmp/mut.out)"; fi
+  if $py -m pytest -q -p no:cacheprovider -n 0 -x $4 > /tmp/mut.out 2>&1; then echo "MISSED: $1 :: $2"; else echo "CAUGHT: $1 :: $2 -> $(grep -m1 -E '^FAILED' /tmp/mut.out)"; fi
   cp /tmp/mut.bak "$1"
 }
 check simlib/behaviour.py 'traces[f"{reference}_output"].values, traces[f"{other}_output"].values' 'traces[f"{other}_output"].values, traces[f"{reference}_output"].values' "tests/test_traces.py -k eq2"
@@ -22,3 +22,5 @@ check simlib/injectivity.py 'return weight * ((z - means[classes]) ** 2).mean(-1
 check simlib/baselines.py 'return float(np.linalg.norm(y.T @ x) ** 2 / denominator)' 'return float(np.linalg.norm(y.T @ x) / denominator)' "tests/test_baselines.py"
 check simlib/bootstrap.py 'difference = control - real' 'difference = real - control' "tests/test_bandit_compare.py -k reparametrised"
 check simlib/simulation.py 'signed, absolute = output_error.sum(1), np.abs(output_error).sum(1)' 'signed, absolute = output_error.sum(1), np.abs(output_error.sum(1))' "tests/test_bandit_compare.py -k cannot_cancel"
+check simlib/task_family.py '    family = getattr(task, "family", None)' '    family = None' "tests/test_task_family.py"
+check simlib/compare.py '    measure = family.output_measure' '    measure = "kl"' "tests/test_task_family.py"
