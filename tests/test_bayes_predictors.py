@@ -117,7 +117,7 @@ def test_normal_gamma_predictive_by_nested_integration():
         return integrate.quad(inner, 0.0, np.inf, epsabs=0, epsrel=1e-12, limit=200)[0]
 
     for e in range(obs.shape[0]):
-        for t in (0, 2, 4):
+        for t in (0, 4):
             data = obs[e, :t]
             evidence = integral(lambda mu, tau: np.exp(log_joint(mu, tau, data)))
             for y in (-1.5, 0.4):

@@ -143,7 +143,7 @@ def test_every_command_line_exits_0_or_2_with_one_line_and_no_partial_file(place
     before = listing(places["root"])
     seen: list[tuple[int, list[str]]] = []
 
-    @settings(max_examples=90, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(command_lines(places))
     def check(case):
