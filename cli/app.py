@@ -495,6 +495,12 @@ def reproduce_command(
     train: Annotated[
         bool, typer.Option("--train/--no-train", help="Train missing runs, or use only the runs already in --out.")
     ] = True,
+    backend: Annotated[
+        str, typer.Option(help="inprocess (one job after another here) or ray (each job a Ray task) [inprocess].")
+    ] = "inprocess",
+    address: Annotated[
+        Optional[str], typer.Option(help="--backend ray: a running cluster's address (default: start a local instance).")
+    ] = None,
 ) -> None:
     """Reproduce a paper. mikulik2020: train every task's agents over seeds, compare init and final
     with Opt in both directions, write results.nc/.csv, Figure 4 and Figures 1-3 per task.
@@ -503,10 +509,11 @@ def reproduce_command(
         raise SimlibError(f"unknown paper {paper!r}{did_you_mean(paper, PAPERS)}; use one of {', '.join(PAPERS)}")
     require_writable_folder(out)
     _require_device(device)
+    executor = _executor(backend, address)
     if paper == "wang2016":
         if tasks is not None or seeds is not None or widths is not None or not train:
             raise SimlibError("--tasks, --seeds, --widths and --no-train apply to mikulik2020 only")
-        _reproduce_wang(episodes, steps, device, threads, out, quick)
+        _reproduce_wang(episodes, steps, device, threads, out, quick, executor)
         return
     chosen_widths = _widths(widths)
     from simlib.cli.report_text import reproduce_text
@@ -524,18 +531,38 @@ def reproduce_command(
     }
     given = {key: value for key, value in chosen.items() if value is not None}
     settings = ReproduceSettings.quick(**given) if quick else ReproduceSettings(**given)
-    files = Reproduction(settings, out, log=lambda line: typer.echo(line, err=True)).run()
+    files = Reproduction(settings, out, log=lambda line: typer.echo(line, err=True), executor=executor).run()
     typer.echo(reproduce_text(out, files))
 
 
-def _reproduce_wang(episodes: int | None, steps: int | None, device: str, threads: int | None, out: Path, quick: bool) -> None:
+BACKENDS = ("inprocess", "ray")
+
+
+def _executor(backend: str, address: str | None):
+    """The executor ``--backend`` names (``--address`` only with ray)."""
+    if backend not in BACKENDS:
+        raise SimlibError(f"unknown backend {backend!r}{did_you_mean(backend, BACKENDS)}; use one of {', '.join(BACKENDS)}")
+    if backend == "inprocess":
+        if address is not None:
+            raise SimlibError("--address applies to --backend ray only")
+        from simlib.pipeline.execute import InProcessExecutor
+
+        return InProcessExecutor()
+    from simlib.pipeline.ray_executor import RayExecutor
+
+    return RayExecutor(address=address)
+
+
+def _reproduce_wang(
+    episodes: int | None, steps: int | None, device: str, threads: int | None, out: Path, quick: bool, executor
+) -> None:
     from simlib.cli.report_text import wang_text
     from simlib.pipeline.wang2016 import WangReproduction, WangSettings
 
     given = {key: value for key, value in {"episodes": episodes, "steps": steps}.items() if value is not None}
     given.update(device=device, threads=threads)
     settings = WangSettings.quick(**given) if quick else WangSettings(**given)
-    files = WangReproduction(settings, out, log=lambda line: typer.echo(line, err=True)).run()
+    files = WangReproduction(settings, out, log=lambda line: typer.echo(line, err=True), executor=executor).run()
     typer.echo(wang_text(out, files))
 
 

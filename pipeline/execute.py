@@ -109,11 +109,11 @@ class InProcessExecutor:
             if did_work:
                 log(f"[{finished}/{len(ordered)}] {job.id}: {seconds:.0f} s ({time.perf_counter() - started:.0f} s in all)")
         if failures:
-            raise _first_failure(outcomes, failures)
+            raise first_failure(outcomes, failures)
         return outcomes
 
 
-def _first_failure(outcomes: dict[str, Outcome], failures: list[str]) -> Exception:
+def first_failure(outcomes: dict[str, Outcome], failures: list[str]) -> Exception:
     """The first failed job's error, noting (for tracebacks) the jobs skipped because of failures."""
     error = outcomes[failures[0]].error
     skipped = [name for name, outcome in outcomes.items() if outcome.status == "skipped"]

@@ -4,6 +4,7 @@ plans as pure, picklable data, and jobs that find their target done doing nothin
 from __future__ import annotations
 
 import pickle
+import sys
 from dataclasses import dataclass
 
 import pytest
@@ -144,3 +145,11 @@ def test_a_shipped_run_is_copied_once_and_then_left_alone(tmp_path):
     before = job.path.stat().st_mtime_ns
     assert job.run(lines.append) is False and lines == []
     assert job.path.stat().st_mtime_ns == before
+
+
+def test_the_ray_backend_without_ray_installed_names_the_extra_in_one_line(monkeypatch):
+    from simlib.pipeline.ray_executor import RayExecutor
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(SimlibError, match=r'--backend ray needs Ray: pip install "simlib-agents\[ray\]"'):
+        RayExecutor().run([])
