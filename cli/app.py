@@ -501,6 +501,10 @@ def reproduce_command(
     address: Annotated[
         Optional[str], typer.Option(help="--backend ray: a running cluster's address (default: start a local instance).")
     ] = None,
+    gpus_per_job: Annotated[
+        Optional[float],
+        typer.Option(min=0.01, max=1.0, help="--backend ray: the share of a GPU each job on a GPU asks for [1]."),
+    ] = None,
 ) -> None:
     """Reproduce a paper. mikulik2020: train every task's agents over seeds, compare init and final
     with Opt in both directions, write results.nc/.csv, Figure 4 and Figures 1-3 per task.
@@ -509,7 +513,7 @@ def reproduce_command(
         raise SimlibError(f"unknown paper {paper!r}{did_you_mean(paper, PAPERS)}; use one of {', '.join(PAPERS)}")
     require_writable_folder(out)
     _require_device(device)
-    executor = _executor(backend, address)
+    executor = _executor(backend, address, gpus_per_job)
     if paper == "wang2016":
         if tasks is not None or seeds is not None or widths is not None or not train:
             raise SimlibError("--tasks, --seeds, --widths and --no-train apply to mikulik2020 only")
@@ -538,19 +542,19 @@ def reproduce_command(
 BACKENDS = ("inprocess", "ray")
 
 
-def _executor(backend: str, address: str | None):
-    """The executor ``--backend`` names (``--address`` only with ray)."""
+def _executor(backend: str, address: str | None, gpus_per_job: float | None):
+    """The executor ``--backend`` names (``--address`` and ``--gpus-per-job`` only with ray)."""
     if backend not in BACKENDS:
         raise SimlibError(f"unknown backend {backend!r}{did_you_mean(backend, BACKENDS)}; use one of {', '.join(BACKENDS)}")
     if backend == "inprocess":
-        if address is not None:
-            raise SimlibError("--address applies to --backend ray only")
+        if address is not None or gpus_per_job is not None:
+            raise SimlibError("--address and --gpus-per-job apply to --backend ray only")
         from simlib.pipeline.execute import InProcessExecutor
 
         return InProcessExecutor()
     from simlib.pipeline.ray_executor import RayExecutor
 
-    return RayExecutor(address=address)
+    return RayExecutor(address=address, gpu_fraction=1.0 if gpus_per_job is None else gpus_per_job)
 
 
 def _reproduce_wang(

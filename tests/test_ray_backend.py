@@ -96,4 +96,18 @@ def test_ray_options_are_checked_on_the_command_line(capsys):
     assert main(["reproduce", "--backend", "rey", "--quick"]) == 2
     assert "did you mean 'ray'" in capsys.readouterr().err
     assert main(["reproduce", "--address", "10.0.0.1:6379", "--quick"]) == 2
-    assert capsys.readouterr().err.strip() == "simlib: error: --address applies to --backend ray only"
+    assert capsys.readouterr().err.strip() == "simlib: error: --address and --gpus-per-job apply to --backend ray only"
+    assert main(["reproduce", "--backend", "ray", "--gpus-per-job", "1.5", "--quick"]) == 2
+    assert "--gpus-per-job" in capsys.readouterr().err
+
+
+def test_jobs_ask_ray_for_their_threads_and_a_gpu_share_only_where_their_device_wants_one(tmp_path):
+    settings = ReproduceSettings.quick(tasks=("beta-bernoulli",), seeds=1, widths=(), threads=3, device="cuda")
+    jobs = {job.id: job for job in Reproduction(settings, tmp_path).plan()}
+    executor = RayExecutor(gpu_fraction=0.25)
+    assert executor.resources(jobs["train/beta-bernoulli/seed-0"], 0.0) == {"num_cpus": 3, "num_gpus": 0.25, "max_retries": 1}
+    assert executor.resources(jobs["evaluate/beta-bernoulli/seed-0-final"], 1.0)["num_gpus"] == 0
+    auto = Reproduction(ReproduceSettings.quick(tasks=("beta-bernoulli",), seeds=1, widths=()), tmp_path).plan()
+    train = next(job for job in auto if job.id.startswith("train/"))
+    assert executor.resources(train, 0.0)["num_gpus"] == 0 and executor.resources(train, 2.0)["num_gpus"] == 0.25
+    assert executor.resources(train, 0.0)["num_cpus"] == 1
