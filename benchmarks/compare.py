@@ -96,6 +96,7 @@ def profile(episodes: int) -> None:
 def scaling() -> None:
     """CPU seconds of compare (rnn vs opt, beta-bernoulli) at growing episode counts."""
     rnn, opt = machines.load("rnn:beta-bernoulli"), machines.load("opt:beta-bernoulli")
+    compare(rnn, opt, episodes=50, seed=0)  # warm: first calls pay one-off costs
     print(f"{'episodes':>9}{'wall s':>9}{'CPU s':>9}{'CPU ms / episode':>18}")
     for episodes in (500, 2000, 8000, 32000):
         wall, cpu = _timed(lambda: compare(rnn, opt, episodes=episodes, seed=0))
