@@ -18,11 +18,6 @@ from simlib.io import atomic_path, write_text
 KEY = "simlib_key"
 
 
-QUICK_PHI_STEPS = 60
-"""The quick reproductions' cap on phi's L-BFGS iterations (phi at 50-100 episodes stops after
-80-120 iterations; the figures of a quick run show that the pipeline works, not the paper's values)."""
-
-
 def phi_key(phi_steps: int | None) -> dict:
     """The key part of a cap on phi's iterations: none without a cap, so results cached before
     the cap existed (all made with the default) keep their keys."""

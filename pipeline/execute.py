@@ -92,10 +92,9 @@ class InProcessExecutor:
         failures: list[str] = []
         started = time.perf_counter()
         for finished, job in enumerate(ordered, start=1):
-            blocked = next((need for need in job.depends_on if outcomes[need].status in ("failed", "skipped")), None)
-            if blocked is not None or (failures and not self.keep_going):
-                cause = failures[0] if blocked is None else outcomes[blocked].cause or blocked
-                outcomes[job.id] = Outcome("skipped", cause=cause)
+            skipped = skip(job, outcomes, failures, self.keep_going)
+            if skipped is not None:
+                outcomes[job.id] = skipped
                 continue
             begun = time.perf_counter()
             try:
@@ -111,6 +110,18 @@ class InProcessExecutor:
         if failures:
             raise first_failure(outcomes, failures)
         return outcomes
+
+
+def skip(job: Job, outcomes: dict[str, Outcome], failures: list[str], keep_going: bool) -> Outcome | None:
+    """``job``'s ``skipped`` outcome if a job it depends on failed or was skipped, or if a job
+    failed and the executor does not ``keep_going``; None if it may run (as far as failures go)."""
+    stopped = [need for need in job.depends_on if need in outcomes and outcomes[need].status in ("failed", "skipped")]
+    blocked = stopped[0] if stopped else None
+    if blocked is not None:
+        return Outcome("skipped", cause=outcomes[blocked].cause or blocked)
+    if failures and not keep_going:
+        return Outcome("skipped", cause=failures[0])
+    return None
 
 
 def first_failure(outcomes: dict[str, Outcome], failures: list[str]) -> Exception:

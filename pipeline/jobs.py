@@ -40,6 +40,9 @@ from simlib.training import recipes
 
 STAGES = ("init", "final")
 """The two agents of a run that are evaluated: its untrained snapshot and its last."""
+QUICK_PHI_STEPS = 60
+"""The quick reproductions' cap on phi's L-BFGS iterations (phi at 50-100 episodes stops after
+80-120 iterations; the figures of a quick run show that the pipeline works, not the paper's values)."""
 
 
 def is_finished(path: Path) -> bool:

@@ -23,9 +23,9 @@ from pathlib import Path
 from simlib import tasks as task_registry
 from simlib.errors import SimlibError
 from simlib.pipeline.aggregate import draw_figures, read_evaluations, write_tables
-from simlib.pipeline.cache import QUICK_PHI_STEPS, cache_key, phi_key
+from simlib.pipeline.cache import cache_key, phi_key
 from simlib.pipeline.execute import Executor, InProcessExecutor, Job, Log
-from simlib.pipeline.jobs import STAGES, BehaviourFigureJob, ConvergenceJob, EvaluateJob, TrainJob
+from simlib.pipeline.jobs import QUICK_PHI_STEPS, STAGES, BehaviourFigureJob, ConvergenceJob, EvaluateJob, TrainJob
 from simlib.task import Task
 from simlib.task_family import INTERACTIVE, PREDICTION, family_of
 from simlib.training.predictor import TrainSettings
@@ -91,7 +91,7 @@ class ReproduceSettings:
     @classmethod
     def quick(cls, **overrides) -> "ReproduceSettings":
         """Two seeds, 100 episodes, 30 training steps on batches of at most 64, one reduced width, phi
-        capped at :data:`~simlib.pipeline.cache.QUICK_PHI_STEPS` iterations: minutes on a CPU."""
+        capped at :data:`~simlib.pipeline.jobs.QUICK_PHI_STEPS` iterations: minutes on a CPU."""
         base = {"seeds": 2, "episodes": 100, "steps": 30, "widths": (2,), "distance_episodes": 20, "distance_snapshots": 3,
                 "eval_episodes": 100, "batch": 64, "phi_steps": QUICK_PHI_STEPS}
         return cls(**{**base, **overrides})

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from simlib.errors import SimlibError
-from simlib.pipeline.execute import Job, Log, Outcome, first_failure, in_dependency_order
+from simlib.pipeline.execute import Job, Log, Outcome, first_failure, in_dependency_order, skip
 
 RAY_EXTRA = 'pip install "simlib-agents[ray]"'
 
@@ -69,11 +69,10 @@ class RayExecutor:
         started = time.perf_counter()
         while waiting or running:
             for job in list(waiting):
-                blocked = next((need for need in job.depends_on if _failed_or_skipped(outcomes.get(need))), None)
-                if blocked is not None or (failures and not self.keep_going):
+                skipped = skip(job, outcomes, failures, self.keep_going)
+                if skipped is not None:
                     waiting.remove(job)
-                    cause = failures[0] if blocked is None else outcomes[blocked].cause or blocked
-                    outcomes[job.id] = Outcome("skipped", cause=cause)
+                    outcomes[job.id] = skipped
                 elif all(need in outcomes for need in job.depends_on):
                     waiting.remove(job)
                     running[remote.options(**self.resources(job, gpus)).remote(job)] = (job, time.perf_counter())
@@ -133,7 +132,3 @@ class RayExecutor:
         left = elapsed / max(1, finished) * (total - len(outcomes))
         log(f"[{finished}/{total} done, {running} running, {failed} failed] {job.id} {outcome.status} in "
             f"{outcome.seconds:.0f} s; {elapsed:.0f} s elapsed, about {left:.0f} s left")
-
-
-def _failed_or_skipped(outcome: Outcome | None) -> bool:
-    return outcome is not None and outcome.status in ("failed", "skipped")

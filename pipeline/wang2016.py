@@ -23,9 +23,8 @@ from pathlib import Path
 
 import simlib
 from simlib import tasks as task_registry
-from simlib.pipeline.cache import QUICK_PHI_STEPS
 from simlib.pipeline.execute import Executor, InProcessExecutor, Job, Log
-from simlib.pipeline.jobs import TrainJob
+from simlib.pipeline.jobs import QUICK_PHI_STEPS, TrainJob
 from simlib.pipeline.wang2016_design import (
     AGENT_TASKS,
     BASELINES,
@@ -68,7 +67,7 @@ class WangSettings:
 
     @classmethod
     def quick(cls, **overrides) -> "WangSettings":
-        """Tiny agents, few episodes, phi capped at :data:`~simlib.pipeline.cache.QUICK_PHI_STEPS`
+        """Tiny agents, few episodes, phi capped at :data:`~simlib.pipeline.jobs.QUICK_PHI_STEPS`
         iterations and no Gittins baseline (its index table at discount 0.99 takes two CPU minutes):
         the whole pipeline in about a minute on a CPU."""
         base = {"episodes": 60, "raster_episodes": 20, "fit_episodes": 40, "compare_episodes": 25,
