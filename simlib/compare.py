@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import xarray as xr
-from sklearn.base import clone
 
 import simlib
 from simlib.baselines import representation_baselines
 from simlib.behaviour import Behaviour, unavailable_measures
 from simlib.bootstrap import FEW_EPISODES, bootstrap_ci, few_samples_warning, paired_p_values
 from simlib.errors import SimlibError
+from simlib.estimator import clone
 from simlib.machine import StateMachine
 from simlib.simulation import PHI_STEPS, SIGN_FLIP_TEST, SMALL_TEST_CONSEQUENCE, Simulation, SimulationResult
 from simlib.task import Task

@@ -1,6 +1,7 @@
 """Approximate simulation (paper §3.4): does machine M simulate machine N?
 
-:class:`Simulation` is a scikit-learn estimator (:class:`sklearn.base.BaseEstimator`): the
+:class:`Simulation` is a scikit-learn estimator (:class:`simlib.estimator.Estimator`, the
+protocol of :class:`sklearn.base.BaseEstimator` without scikit-learn's import cost): the
 constructor stores the simulating machine M (``simulator``), the names of N (``source``) and M
 (``target``) in the traces and the hyperparameters, unchanged. ``fit(X)`` learns both whitenings
 and the embedding phi on training traces ``X`` (an :class:`xarray.Dataset` from
@@ -32,14 +33,13 @@ of switching metric.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import xarray as xr
-from sklearn.base import BaseEstimator, clone
-from sklearn.exceptions import NotFittedError
 
 import simlib
 from simlib.baselines import representation_baselines
@@ -47,6 +47,7 @@ from simlib.behaviour import divergence, has_expected_rewards, reward_gap, unava
 from simlib.bootstrap import bootstrap_ci, few_samples_warning, paired_p_values
 from simlib.embedding import EMBEDDINGS, EmbeddingSettings, FitCurves
 from simlib.errors import SimlibError
+from simlib.estimator import Estimator, clone
 from simlib.machine import StateMachine
 from simlib.traces import require_machine, shuffled_pairing, split_episodes
 from simlib.threads import FIT_THREADS, torch_threads
@@ -60,9 +61,21 @@ SIGN_FLIP_TEST = "one-sided paired sign-flip over held-out episodes: phi's value
 SMALL_TEST_CONSEQUENCE = "bootstrap intervals and permutation p-values rest on few samples; score more episodes"
 
 
-class NotFitted(SimlibError, NotFittedError):
-    """A :class:`Simulation` used before ``fit``: a one-line user error that is also
-    scikit-learn's :class:`~sklearn.exceptions.NotFittedError`."""
+@functools.cache
+def _not_fitted() -> type:
+    """``NotFitted``: a :class:`Simulation` used before ``fit``, a one-line user error that is
+    also scikit-learn's :class:`~sklearn.exceptions.NotFittedError`. Made on first use, so
+    that importing this module does not import scikit-learn."""
+    from sklearn.exceptions import NotFittedError
+
+    error = type("NotFitted", (SimlibError, NotFittedError), {"__module__": __name__, "__doc__": _not_fitted.__doc__})
+    return error
+
+
+def __getattr__(name: str):
+    if name == "NotFitted":
+        return _not_fitted()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -184,7 +197,7 @@ class SimulationResult:
         return xr.Dataset(variables, coords=coords, attrs=attrs)
 
 
-class Simulation(BaseEstimator):
+class Simulation(Estimator):
     """Fit phi from machine N's states to machine M's and score how well M simulates N.
 
     A scikit-learn estimator whose ``X`` is a traces :class:`xarray.Dataset` holding both
@@ -251,15 +264,6 @@ class Simulation(BaseEstimator):
         self.random_state = random_state
         self.threads = threads
 
-    def set_params(self, **params) -> Simulation:
-        """:meth:`BaseEstimator.set_params <sklearn.base.BaseEstimator.set_params>`, with an
-        unknown name raising :class:`~simlib.errors.SimlibError` (a ValueError, as scikit-learn's)."""
-        valid = self.get_params(deep=False)
-        unknown = sorted({name.partition("__")[0] for name in params} - set(valid))
-        if unknown:
-            raise SimlibError(f"unknown Simulation parameters {unknown}; use {sorted(valid)}")
-        return super().set_params(**params)
-
     def fit(self, X: xr.Dataset, y: None = None) -> Simulation:
         """Learn both whitenings and phi: ``{source}_state`` -> ``{target}_state`` of the training
         traces ``X`` (not modified; ``y`` is ignored). Returns self."""
@@ -291,7 +295,7 @@ class Simulation(BaseEstimator):
         """D_s, D_o and their breakdowns of the fitted phi on traces ``X`` (use episodes phi was
         not fitted on). Pure: neither ``X`` nor the estimator changes."""
         if not hasattr(self, "embedding_"):
-            raise NotFitted("Simulation is not fitted: call fit(traces) before evaluate or score")
+            raise _not_fitted()("Simulation is not fitted: call fit(traces) before evaluate or score")
         self._check(X)
         source, target = self.source, self.target
         embedded, z_tgt, state_error = self._state_error(X[f"{source}_state"].values, X[f"{target}_state"].values)

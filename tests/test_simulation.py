@@ -7,6 +7,8 @@ forgetful machine and the Bayes machine simulate neither way.
 
 import io
 import pickle
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -211,6 +213,23 @@ def test_clone_copies_the_settings_and_none_of_the_fit(coin_split):
     with pytest.raises(NotFittedError):
         check_is_fitted(copy)
     assert copy.fit(train).score(test) == fitted.score(test)
+
+
+def test_simlibs_clone_is_sklearns_and_compare_never_imports_sklearn(coin_split):
+    from simlib.estimator import clone as simlib_clone
+
+    fitted = Simulation(_load("opt"), "history", "opt", phi="linear", hidden=8).fit(coin_split[0])
+    ours, theirs = simlib_clone(fitted), clone(fitted)
+    assert set(ours.get_params()) == set(theirs.get_params())
+    assert all(ours.get_params()[k] == v for k, v in theirs.get_params().items() if k != "simulator")
+    assert not hasattr(ours, "embedding_") and ours.simulator is not fitted.simulator
+    code = (
+        "import sys; from simlib import machines; from simlib.compare import compare; "
+        "compare(machines.load('posterior:beta-bernoulli'), machines.load('opt:beta-bernoulli'), episodes=20, "
+        "resamples=10, flips=10, max_steps=5); print(sorted(m for m in sys.modules if m.startswith('sklearn')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 # scikit-learn's estimator checks that need no data. The data-driven ones (check_estimator,
