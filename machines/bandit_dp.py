@@ -21,8 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 from numpy.polynomial.hermite_e import hermegauss
-from scipy.signal import convolve
-from scipy.special import betainc, betaln, ndtr
 
 MAX_CELLS = 20_000_000
 """Largest dense Bernoulli table (cells, action axis included) that the solvers will build."""
@@ -153,6 +151,8 @@ def thompson_policy(alpha: np.ndarray, beta: np.ndarray, nodes: int = 64) -> np.
     ``int pdf_i(x) prod_{j != i} F_j(x) dx`` by Gauss-Legendre quadrature in ``theta`` with
     ``x = sin(theta)**2``, which makes the integrand smooth for integer and half-integer parameters.
     """
+    from scipy.special import betainc, betaln  # deferred, like scipy.signal: scipy.special adds a quarter second to start-up
+
     theta, w = np.polynomial.legendre.leggauss(nodes)
     theta, w = (theta + 1.0) * math.pi / 4.0, w * math.pi / 4.0
     x = np.sin(theta) ** 2
@@ -266,6 +266,8 @@ def _hermite_expectation(grid: np.ndarray, nodes: int) -> Expectation:
 def _gaussian_call(x: np.ndarray, step: float) -> np.ndarray:
     """``E[(x + step Z)_+]`` for ``Z ~ N(0, 1)``, elementwise."""
     u = x / step
+    from scipy.special import ndtr
+
     return x * ndtr(u) + step * np.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi)
 
 
@@ -287,6 +289,8 @@ def _exact_expectation(grid: np.ndarray, reach: float = 9.0) -> Expectation:
     Outside the grid the interpolant follows the asymptotes (flat below, ``slope`` above), which
     are linear, so padding the node values with them keeps the convolution exact.
     """
+    from scipy.signal import convolve  # deferred: scipy.signal adds about a second to every start-up
+
     spacing = grid[1] - grid[0]
     kernels: dict[float, np.ndarray] = {}
 

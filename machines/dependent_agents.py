@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.special import logsumexp
 from torch import Tensor
 
 from simlib.families import Policy
@@ -31,6 +30,8 @@ def posterior_mean_p1(task: DependentBandit, heads: np.ndarray, flips: np.ndarra
         log_v, log_w = np.log(values), np.log1p(-values)
     terms = heads[..., None] * log_v + (flips - heads)[..., None] * log_w
     terms = np.where(np.isnan(terms), -np.inf, terms)
+    from scipy.special import logsumexp  # deferred, like scipy.signal: scipy.special adds a quarter second to start-up
+
     weights = np.exp(terms - logsumexp(terms, axis=-1, keepdims=True))
     return (weights * values).sum(-1)
 

@@ -40,7 +40,6 @@ import math
 from collections.abc import Callable, Hashable
 
 import numpy as np
-from scipy import optimize, signal, special
 
 __all__ = ["gittins_bernoulli", "gittins_bernoulli_table", "gittins_normal"]
 
@@ -220,6 +219,8 @@ def _full_information_terminal(a: np.ndarray, b: np.ndarray, lam: np.ndarray,
                                gamma: float) -> tuple[np.ndarray, np.ndarray]:
     """Value ``E max(lam, theta) / (1 - gamma)``, theta ~ Beta(a, b), and its lam-derivative:
     above the true value."""
+    from scipy import special  # deferred, like scipy.signal: scipy.special adds a quarter second to start-up
+
     below = special.betainc(a, b, lam)
     # I_lam(a + 1, b) = I_lam(a, b) - lam^a (1 - lam)^b / (a B(a, b))
     step = np.exp(a * np.log(lam) + b * np.log1p(-lam) - special.betaln(a, b) - np.log(a))
@@ -288,6 +289,8 @@ def _predictive_sd(n: float) -> float:
 def _psi(u: np.ndarray | float) -> np.ndarray:
     """``E (Z - u)^+`` for standard normal Z, elementwise."""
     u = np.asarray(u, dtype=float)
+    from scipy import special
+
     return np.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi) - u * special.ndtr(-u)
 
 
@@ -298,6 +301,8 @@ def _full_information_excess(u: float, gamma: float) -> float:
 def _one_step_full_information_root(gamma: float) -> float:
     """u with ``u (1 - gamma) = gamma psi(u)``: the index with the mean revealed after one pull,
     ``u / sqrt(n)``, bounds nu(n) from above."""
+    from scipy import optimize  # deferred, as below: scipy.optimize and scipy.signal add about a second to start-up
+
     return optimize.brentq(_full_information_excess, 0.0, 100.0, args=(gamma,), xtol=1e-12)
 
 
@@ -343,6 +348,8 @@ class _Step:
         self.kinks = np.diff(np.concatenate([[0.0], inside, [1.0 / (1.0 - gamma)]]))
         reach = math.ceil(KERNEL_REACH * s / source.h)
         kernel = s * _psi(np.abs(np.arange(-reach, reach + 1)) * source.h / s)
+        from scipy import signal
+
         self.expected = self.interpolant + signal.oaconvolve(np.pad(self.kinks, reach), kernel, mode="valid")
 
     def continuation(self) -> np.ndarray:
@@ -361,4 +368,6 @@ class _Step:
         if i == 0 or i == self.fine.x.size:
             raise RuntimeError("the retirement boundary fell outside the lattice")
         lo, hi = self.fine.x[max(i - 2, 0)], self.fine.x[min(i + 1, self.fine.x.size - 1)]
+        from scipy import optimize
+
         return optimize.brentq(self.continuation_at, lo, hi, xtol=1e-13)
