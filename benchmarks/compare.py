@@ -64,14 +64,15 @@ def main() -> None:
 
 
 STAGES = {
-    "trace sampling": "sample_traces",
-    "behaviour": "behaviour",
-    "phi fits (6: MLP, linear, shuffled MLP per direction)": "fit",
-    "  of which L-BFGS steps": "step",
-    "scoring (evaluate)": "evaluate",
-    "baselines (CKA, Procrustes, CCA)": "representation_baselines",
-    "bootstrap intervals": "bootstrap_ci",
-    "sign-flip p-values": "paired_p_values",
+    "trace sampling": ("simlib/traces.py", "sample_traces"),
+    "behaviour": ("simlib/task_family.py", "behaviour"),
+    "phi fits (6: MLP, linear, shuffled MLP per direction)": ("simlib/simulation.py", "fit"),
+    "  of which L-BFGS iterations": ("simlib/lbfgs.py", "run"),
+    "  of which output-layer solves (variable projection)": ("simlib/embedding.py", "solve"),
+    "scoring (evaluate)": ("simlib/simulation.py", "evaluate"),
+    "baselines (CKA, Procrustes, CCA)": ("simlib/baselines.py", "representation_baselines"),
+    "bootstrap intervals": ("simlib/bootstrap.py", "bootstrap_ci"),
+    "sign-flip p-values": ("simlib/bootstrap.py", "paired_p_values"),
 }
 
 
@@ -84,13 +85,17 @@ def profile(episodes: int) -> None:
     stats = pstats.Stats(profiler).stats
     print(f"compare rnn:beta-bernoulli opt:beta-bernoulli, {episodes} episodes: {wall:.2f} s wall, {cpu:.2f} s CPU "
           "(under cProfile)")
-    for label, function in STAGES.items():
-        seconds = max((row[3] for (path, _, name), row in stats.items() if name == function
-                       and ("simlib" in path or "/main/" in path or function == "step")), default=0.0)
+    for label, (module, function) in STAGES.items():
+        seconds = sum(row[3] for (path, _, name), row in stats.items() if name == function and path.endswith(module))
         print(f"  {label:<56}{seconds:>7.2f} s")
     imports = "import simlib.cli.app, simlib.compare, simlib.machines"
     bare, loaded = (_timed(lambda c=c: subprocess.run([sys.executable, "-c", c], check=True))[0] for c in ("pass", imports))
     print(f"  imports of the command (simlib.cli.app, compare, machines), wall: {loaded - bare:.2f} s")
+    print(f"  interpreter start-up, wall: {bare:.2f} s")
+    command = [shutil.which("simlib"), "compare", "rnn:beta-bernoulli", "opt:beta-bernoulli"]
+    walls = [_timed(lambda: subprocess.run(command, check=True, capture_output=True))[0] for _ in range(3)]
+    print(f"  whole command 'simlib compare rnn:beta-bernoulli opt:beta-bernoulli', wall: median {statistics.median(walls):.2f} s "
+          f"of 3 (min {min(walls):.2f})")
 
 
 def scaling() -> None:
