@@ -39,7 +39,7 @@ from simlib.machine import StateMachine
 from simlib.simulation import PHI_STEPS, SIGN_FLIP_TEST, SMALL_TEST_CONSEQUENCE, Simulation, SimulationResult
 from simlib.task import Task
 from simlib.task_family import family_of
-from simlib.threads import FIT_THREADS, torch_threads
+from simlib.threads import FIT_THREADS, fit_threads
 from simlib.traces import sample_traces, shuffled_pairing, split_episodes
 
 
@@ -167,7 +167,7 @@ def compare(
         n_components=n_components, hidden=hidden, max_steps=max_steps, output_measure=measure, random_state=seed,
         threads=threads,
     )
-    with torch_threads(threads):
+    with fit_threads(threads):
         a_to_b = _direction(train, test, "a", "b", b, estimator)
         b_to_a = _direction(train, test, "b", "a", a, estimator)
 

@@ -33,7 +33,7 @@ from simlib.io import atomic_path
 from simlib.machine import StateMachine
 from simlib.task import Task
 from simlib.task_family import family_of
-from simlib.threads import torch_threads
+from simlib.threads import fit_threads
 
 REFERENCE = "opt"
 """Name of the reference point in :func:`analyse`'s distance matrix and embedding."""
@@ -170,7 +170,7 @@ def analyse(
     points[REFERENCE] = reference
     family = family_of(task)
     log = log or _quiet
-    with torch_threads(threads):
+    with fit_threads(threads):
         within = {}
         for name, snapshots in runs.items():
             log(f"within-episode dissimilarity: {name}, {len(snapshots)} snapshots x {episodes} episodes")

@@ -29,7 +29,7 @@ from simlib.machine import StateMachine
 from simlib.simulation import Simulation
 from simlib.task import Task
 from simlib.task_family import family_of
-from simlib.threads import FIT_THREADS, torch_threads
+from simlib.threads import FIT_THREADS, fit_threads
 from simlib.traces import sample_traces, split_episodes
 
 MATRIX_SUFFIXES = (".nc", ".csv")
@@ -83,7 +83,7 @@ def distance_matrix(
     n = len(members)
     d_s, d_o = np.zeros((n, n)), np.zeros((n, n))
     units = ""
-    with torch_threads(threads):
+    with fit_threads(threads):
         for i in range(n):
             for j in range(n):
                 if i == j:

@@ -50,7 +50,7 @@ from simlib.errors import SimlibError
 from simlib.estimator import Estimator, clone
 from simlib.machine import StateMachine
 from simlib.traces import require_machine, shuffled_pairing, split_episodes
-from simlib.threads import FIT_THREADS, torch_threads
+from simlib.threads import FIT_THREADS, fit_threads
 from simlib.whitening import fit_whitening
 
 OUTPUT_MEASURES = ("kl", "js", "return")
@@ -465,7 +465,7 @@ def score_states(
     estimator._check_settings()
     train, test = split_episodes(traces, test_fraction, seed)
     directions, controls = {}, {}
-    with torch_threads(threads):
+    with fit_threads(threads):
         for key, source, target in (("a_to_b", "a", "b"), ("b_to_a", "b", "a")):
             held_out = test[f"{source}_state"].values, test[f"{target}_state"].values
             for scores, pairs in ((directions, train), (controls, shuffled_pairing(train, target, seed + 1))):
