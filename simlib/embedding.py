@@ -99,18 +99,22 @@ class MLPEmbedding:
     full-batch L-BFGS with variable projection, early-stopped.
 
     The network (float32) is fitted on the training rows grouped by input (:func:`group_rows`).
-    Variable projection (Golub and Pereyra, 1973): the output layer is at every evaluation the
-    weighted least-squares solution on the last hidden layer's features (float64, with a ridge
-    of ``ridge``), so L-BFGS moves only the hidden layers, on the error that remains once the
-    output layer is optimal (:class:`simlib.lbfgs.LBFGS`). The function class is the plain
-    MLP's; the optimiser never searches for the output layer. On ``rnn:beta-bernoulli``'s states
-    mapped onto ``opt:beta-bernoulli``'s, the validation MSE is 0.0063 after 20 iterations;
-    with every layer left to L-BFGS it was 0.0065 after 317.
+    Variable projection (Golub and Pereyra, 1973): at every evaluation the output layer is the
+    weighted least-squares solution on the last hidden layer's features (float64), so L-BFGS
+    (:class:`simlib.lbfgs.LBFGS`) moves only the hidden layers, on the error left once the
+    output layer is optimal. The function class is the plain MLP's. Its ridge is ``ridge``
+    times the features' mean weighted second moment at initialisation, so it shrinks alike
+    whatever the number and scale of the outputs. On ``rnn:beta-bernoulli``'s states mapped
+    onto ``opt:beta-bernoulli``'s, the validation MSE is 0.0063 after 20 iterations; with every
+    layer left to L-BFGS it was 0.0065 after 317.
 
     L-BFGS runs in rounds of ``eval_every`` iterations; after each round the validation MSE is
     measured and the best weights so far are kept. Training stops after ``max_steps``
     iterations, when L-BFGS itself converges, or when ``patience`` rounds in a row improve the
     best validation loss by less than a relative ``tol``; the last two count as converged.
+    With the output layer solved, one round without a 1% gain ends the fit (``patience=1``):
+    on the 21 shipped agents against their Bayes-optimal ones, no D_s or D_o rose above the
+    95% interval of the previous fitter's, and 14 fell below it.
     """
 
     name = "mlp"
@@ -121,9 +125,9 @@ class MLPEmbedding:
         layers: int = 3,
         max_steps: int = 400,
         eval_every: int = 10,
-        patience: int = 2,
+        patience: int = 1,
         tol: float = 1e-2,
-        ridge: float = 1e-5,
+        ridge: float = 1e-4,
         random_state: int = 0,
         threads: int | None = FIT_THREADS,
     ) -> None:
@@ -151,7 +155,8 @@ class MLPEmbedding:
         xv, yv = _tensor(x_val), _tensor(y_val)
         net = self._network(xt.shape[1], yt.shape[1])
         body, head = net[:-1], net[-1]
-        output_layer = _OutputLayer(weights, yt, self.ridge)
+        with torch.no_grad():
+            output_layer = _OutputLayer(weights, yt, self.ridge, body(xt))
         parameters = list(body.parameters())
 
         def objective(vector: torch.Tensor) -> tuple[float, torch.Tensor]:
@@ -204,16 +209,19 @@ class MLPEmbedding:
 
 
 class _OutputLayer:
-    """The weighted ridge least-squares output layer on features ``[m, h]`` (variable projection):
+    """The weighted ridge least-squares output layer on features ``[m, h]`` (variable projection),
+    the ridge ``ridge`` times the mean weighted second moment of the initial ``features``:
     ``solve`` gives its coefficients ``[h + 1, d_out]`` (the last row the bias) in float64,
     ``objective`` the weighted squared error plus the ridge, whose gradient with respect to the
     features is the reduced objective's (the coefficients are optimal, so their own
     derivative drops out)."""
 
-    def __init__(self, weights: torch.Tensor, targets: torch.Tensor, ridge: float) -> None:
-        self.weights, self.targets, self.ridge = weights, targets, ridge
+    def __init__(self, weights: torch.Tensor, targets: torch.Tensor, ridge: float, features: torch.Tensor) -> None:
+        self.weights, self.targets = weights, targets
         self._weights64 = weights.to(torch.float64)
         self._targets64 = targets.to(torch.float64)
+        design = self._design(features.to(torch.float64))
+        self.ridge = ridge * float((self._weights64 * design**2).sum(0).mean())
 
     @staticmethod
     def _design(features: torch.Tensor) -> torch.Tensor:
