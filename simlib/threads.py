@@ -5,9 +5,8 @@ order of a multi-threaded reduction depends on the thread count, and L-BFGS carr
 float32 differences into the fitted phi, so D_s and D_o moved in the second or third digit
 between one and two threads. Fits therefore run on :data:`FIT_THREADS` threads unless a caller
 asks otherwise: a result does not depend on the machine's core count, and on the 2-core
-reference machine one thread was also the cheaper (``simlib compare rnn:beta-bernoulli
-opt:beta-bernoulli``: 5.7 s wall, 6.2 s CPU against 8.9 s, 11.0 s on two). Fits run under
-:func:`torch_threads`.
+reference machine one thread was also the cheaper. Fits run under :func:`torch_threads`, and
+whole comparisons under :func:`fit_threads`, which caps numpy's BLAS too.
 """
 
 from __future__ import annotations
