@@ -60,3 +60,18 @@ def test_mlp_reported_training_error_counts_the_spread_within_groups():
     kept = int(np.argmin(fitted.curves_.validation))
     assert np.isclose(fitted.curves_.train[kept], full, rtol=1e-4)
     assert fitted.curves_.train.min() >= group_rows(x, y).spread * (1 - 1e-6)
+
+
+def test_mlp_output_layer_is_least_squares_on_its_own_features():
+    """Variable projection: the fitted head is the (barely ridged) least-squares fit of the
+    targets on the last hidden layer, so no change of the head alone lowers the error."""
+    x, y = _discrete_inputs(np.random.default_rng(4))
+    fitted = MLPEmbedding(hidden=16, max_steps=30).fit(x, y, x[:100], y[:100])
+    body, head = fitted.network_[:-1], fitted.network_[-1]
+    with torch.no_grad():
+        features = body(torch.tensor(x, dtype=torch.float32)).double().numpy()
+    design = np.concatenate([features, np.ones((len(x), 1))], axis=1)
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    fitted_coef = np.concatenate([head.weight.detach().double().numpy().T, head.bias.detach().double().numpy()[None]])
+    best = np.mean((design @ coef - y) ** 2)
+    assert np.mean((design @ fitted_coef - y) ** 2) <= best * (1 + 1e-3)
