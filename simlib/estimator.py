@@ -2,10 +2,10 @@
 
 :class:`Estimator` gives a class whose constructor stores its keyword arguments unchanged what
 :class:`sklearn.base.BaseEstimator` gives it: ``get_params``, ``set_params``, a repr of the
-non-default settings, and the tags scikit-learn asks for, so ``sklearn.base.clone``,
-``GridSearchCV`` and the estimator checks treat it as one of theirs. It does not import
-scikit-learn, whose import costs about a second (it loads ``scipy.stats``) and would double
-the start-up of every ``simlib compare``; scikit-learn is imported only when scikit-learn
+non-default settings, and the tags scikit-learn asks for, so ``sklearn.base.clone``
+and scikit-learn's estimator checks treat it as one of theirs. It does not import
+scikit-learn, whose import costs about a second (it loads ``scipy.stats``), a third of the
+start-up of every ``simlib compare``; scikit-learn is imported only when scikit-learn
 itself asks for the tags. :func:`clone` is ``sklearn.base.clone`` for these estimators.
 """
 
