@@ -26,8 +26,9 @@ import time
 
 import torch
 
-from simlib import machines, tasks
+from simlib import machines
 from simlib.compare import compare
+from simlib.machines.zoo import shipped
 
 PAIRS = [("history", "opt"), ("posterior", "opt"), ("logodds", "opt"), ("forgetful", "opt")]
 
@@ -54,7 +55,7 @@ def main() -> None:
             times.append(time.perf_counter() - start)
         print(f"{a:>10} {b:>4}  {statistics.median(times):9.2f} {min(times):7.2f}")
     print(f"\n{'rnn:NAME vs opt:NAME':<26}{'in process s':>14}{'CPU s':>8}{'whole command s':>17}")
-    for name in tasks.names():
+    for name in shipped():  # every task with a shipped agent
         rnn, opt = machines.load(f"rnn:{name}"), machines.load(f"opt:{name}")
         inside, cpu = _timed(lambda: compare(rnn, opt, episodes=args.episodes, seed=0))
         start = time.perf_counter()
