@@ -9,7 +9,7 @@ tests) and the command's import time. ``--scaling``: CPU seconds at 500, 2 000, 
 intervals are always included; in-process figures exclude interpreter start-up and imports.
 The issue-12 target is 1 s of CPU in process and 3 s wall for the command at 500 x 20.
 
-    python benchmarks/compare.py [--repeats 3] [--profile] [--scaling]
+    python benchmarks/compare.py [--repeats 3] [--profile] [--scaling] [--tasks NAME ...]
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=500)
     parser.add_argument("--profile", action="store_true", help="only the stage profile")
     parser.add_argument("--scaling", action="store_true", help="only the growth with episodes")
+    parser.add_argument("--tasks", nargs="*", help="rnn:NAME vs opt:NAME rows (default: every shipped agent)")
     args = parser.parse_args()
     if args.profile:
         return profile(args.episodes)
@@ -55,7 +56,7 @@ def main() -> None:
             times.append(time.perf_counter() - start)
         print(f"{a:>10} {b:>4}  {statistics.median(times):9.2f} {min(times):7.2f}")
     print(f"\n{'rnn:NAME vs opt:NAME':<26}{'in process s':>14}{'CPU s':>8}{'whole command s':>17}")
-    for name in shipped():  # every task with a shipped agent
+    for name in args.tasks or shipped():
         rnn, opt = machines.load(f"rnn:{name}"), machines.load(f"opt:{name}")
         inside, cpu = _timed(lambda: compare(rnn, opt, episodes=args.episodes, seed=0))
         start = time.perf_counter()
