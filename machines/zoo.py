@@ -14,6 +14,10 @@ from pathlib import Path
 
 from simlib.errors import SimlibError
 
+PREDICTION_KL_BAR = 0.001
+"""Eq. (2) (nats summed over an episode, 500 held-out episodes) that every shipped prediction
+agent stays at or under against its task's Bayes-optimal predictor."""
+
 
 def _folder() -> Path:
     return Path(str(resources.files("simlib.machines"))) / "checkpoints"

@@ -9,7 +9,7 @@ from simlib import machines, tasks
 from simlib.behaviour import evaluate_play, prediction_divergence
 from simlib.cli.app import main
 from simlib.machines import read_checkpoint
-from simlib.machines.zoo import shipped, zoo_path
+from simlib.machines.zoo import PREDICTION_KL_BAR, shipped, zoo_path
 from simlib.pipeline.wang2016_design import AGENT_TASKS as WANG
 from simlib.traces import sample_traces
 
@@ -18,7 +18,6 @@ TEST_ONLY = {"restless-bandit-test"}
 AGENTS = [name for name in tasks.names() if name not in TEST_ONLY]
 PREDICTION = [name for name in tasks.names() if not tasks.get(name).closed_loop]
 BANDITS = [name for name in AGENTS if tasks.get(name).closed_loop]
-BARS = {name: 0.001 if name == "beta-bernoulli" else 0.005 for name in PREDICTION}
 ONE_PER_CLASS = [
     name for i, name in enumerate(AGENTS) if type(tasks.get(name)) not in {type(tasks.get(n)) for n in AGENTS[:i]}
 ]
@@ -76,7 +75,7 @@ def test_shipped_agents_behave_like_the_bayes_optimal_predictor(name):
     traces = sample_traces(task, pair, 500, seed=123)
     final = prediction_divergence(traces, "opt", "rnn", task.output).value
     init = prediction_divergence(traces, "opt", "init", task.output).value
-    assert final <= BARS[name]
+    assert final <= PREDICTION_KL_BAR
     assert init > 50 * final
 
 
