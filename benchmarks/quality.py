@@ -2,7 +2,7 @@
 
 For every prediction task: eq. (2) -- KL(opt || rnn) summed over the 20 steps and averaged over
 500 held-out episodes -- for the untrained (``rnn:NAME@init``) and the shipped (``rnn:NAME``)
-agent, against the acceptance bar (0.001 nats on beta-bernoulli, 0.005 elsewhere); and
+agent, against the acceptance bar (0.001 nats on every task); and
 generalisation: the mean per-step KL when the agents run for 100 steps, five times the
 training horizon, with the worst step.
 
@@ -17,19 +17,16 @@ import numpy as np
 
 from simlib import machines, tasks
 from simlib.behaviour import prediction_divergence
-from simlib.machines.zoo import shipped
+from simlib.machines.zoo import PREDICTION_KL_BAR, shipped
 from simlib.traces import sample_traces
-
-
-def bar(task_name: str) -> float:
-    """The acceptance bar on eq. (2), nats."""
-    return 0.001 if task_name == "beta-bernoulli" else 0.005
 
 
 def kl_per_step(task_name: str, spec: str, episodes: int, seed: int, horizon: int) -> np.ndarray:
     """Mean over episodes of KL(opt || machine) at each step: ``[horizon]`` nats."""
     task = tasks.get(task_name, horizon=horizon)
-    pair = {"rnn": machines.load(spec, task), "opt": machines.load(f"opt:{task_name}", task)}
+    # the agent keeps its 20-step training task (a machine refuses another horizon as its task);
+    # the episodes and the Bayes-optimal predictor are the longer task's
+    pair = {"rnn": machines.load(spec), "opt": machines.load(f"opt:{task_name}", task)}
     traces = sample_traces(task, pair, episodes, seed)
     return prediction_divergence(traces, "opt", "rnn", task.output).per_time
 
@@ -46,7 +43,8 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     failures = 0
-    for name in tasks.names():
+    prediction = [name for name in tasks.names() if not tasks.get(name).closed_loop]
+    for name in prediction:
         if name not in shipped():
             print(f"{name:<26}  (no shipped checkpoint)")
             failures += 1
@@ -54,13 +52,13 @@ def main() -> None:
         init = kl_per_step(name, f"rnn:{name}@init", args.episodes, args.seed, 20).sum()
         final = kl_per_step(name, f"rnn:{name}", args.episodes, args.seed, 20).sum()
         long = kl_per_step(name, f"rnn:{name}", args.episodes, args.seed, args.horizon)
-        ok = final <= bar(name)
+        ok = final <= PREDICTION_KL_BAR
         failures += not ok
         print(
-            f"{name:<26}{init:>10.3g}{final:>11.3g}{bar(name):>8.3g}  {'yes' if ok else 'NO':<4}"
+            f"{name:<26}{init:>10.3g}{final:>11.3g}{PREDICTION_KL_BAR:>8.3g}  {'yes' if ok else 'NO':<4}"
             f"{long[:20].mean():>15.2e}{long[20:].mean():>17.2e}{long.max():>9.2e} @{int(long.argmax()) + 1}"
         )
-    print(f"\n{len(tasks.names()) - failures} of {len(tasks.names())} tasks meet their bar")
+    print(f"\n{len(prediction) - failures} of {len(prediction)} prediction tasks meet the bar")
 
 
 if __name__ == "__main__":
