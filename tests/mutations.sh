@@ -24,3 +24,8 @@ check simlib/bootstrap.py 'difference = control - real' 'difference = real - con
 check simlib/simulation.py 'signed, absolute = output_error.sum(1), np.abs(output_error).sum(1)' 'signed, absolute = output_error.sum(1), np.abs(output_error.sum(1))' "tests/test_bandit_compare.py -k cannot_cancel"
 check simlib/task_family.py '    family = getattr(task, "family", None)' '    family = None' "tests/test_task_family.py"
 check simlib/compare.py '    measure = family.output_measure' '    measure = "kl"' "tests/test_task_family.py"
+check simlib/embedding.py 'return _weighted_mse(prediction, self.y, self.counts) + self.spread' 'return _weighted_mse(prediction, self.y, self.counts)' "tests/test_embedding.py"
+check simlib/embedding.py '                output_layer.install(head, output_layer.solve(body(xt)))' '                pass' "tests/test_embedding.py"
+check simlib/lbfgs.py '            if curvature > 1e-10 * float(y @ y):' '            if False:' "tests/test_lbfgs.py"
+check simlib/lbfgs.py '            q.add_(s, alpha=alpha - beta)' '            q.add_(s, alpha=alpha)' "tests/test_lbfgs.py"
+check simlib/simulation.py '    error = type("NotFitted", (SimlibError, NotFittedError)' '    error = type("NotFitted", (SimlibError,)' "tests/test_simulation.py -k before_fit"
