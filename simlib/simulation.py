@@ -68,8 +68,7 @@ def _not_fitted() -> type:
     that importing this module does not import scikit-learn."""
     from sklearn.exceptions import NotFittedError
 
-    error = type("NotFitted", (SimlibError, NotFittedError), {"__module__": __name__, "__doc__": _not_fitted.__doc__})
-    return error
+    return type("NotFitted", (SimlibError, NotFittedError), {"__module__": __name__, "__doc__": _not_fitted.__doc__})
 
 
 def __getattr__(name: str):

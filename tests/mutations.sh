@@ -28,4 +28,4 @@ check simlib/embedding.py 'return _weighted_mse(prediction, self.y, self.counts)
 check simlib/embedding.py '                output_layer.install(head, output_layer.solve(body(xt)))' '                pass' "tests/test_embedding.py"
 check simlib/lbfgs.py '            if curvature > 1e-10 * float(y @ y):' '            if False:' "tests/test_lbfgs.py"
 check simlib/lbfgs.py '            q.add_(s, alpha=alpha - beta)' '            q.add_(s, alpha=alpha)' "tests/test_lbfgs.py"
-check simlib/simulation.py '    error = type("NotFitted", (SimlibError, NotFittedError)' '    error = type("NotFitted", (SimlibError,)' "tests/test_simulation.py -k before_fit"
+check simlib/simulation.py '    return type("NotFitted", (SimlibError, NotFittedError)' '    return type("NotFitted", (SimlibError,)' "tests/test_simulation.py -k before_fit"
