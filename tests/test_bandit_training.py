@@ -68,7 +68,10 @@ def test_training_approaches_the_bayes_optimal_return(trained):
     assert history["step"] == [0, 20, 40, 60]
     optimal = machines.load("opt:bernoulli-bandit", TASK).expected_return()
     random = 6 * 0.5
-    assert history["regret"][0] == pytest.approx(optimal - history["return"][0])
+    # the Bayes regret and opt's return minus the agent's are one expectation (4000 episodes:
+    # the returns' standard error is about 0.03, the regret's far smaller)
+    for regret, mean_return in zip(history["regret"], history["return"]):
+        assert 0 < regret == pytest.approx(optimal - mean_return, abs=0.12)
     # a quarter of the way from random to optimal, at least, after 60 tiny steps
     assert history["return"][-1] > random + 0.25 * (optimal - random)
     assert payload["training"]["command"].startswith("simlib train bernoulli-bandit --steps 60")

@@ -24,6 +24,7 @@ keeps early exploration; advantages are centred over the batch at each step. ``e
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from functools import partial
@@ -32,6 +33,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from simlib.behaviour import own_play
 from simlib.errors import SimlibError
 from simlib.machines import bayes_optimal, lstm_agent
 from simlib.machines.adapter import RecurrentMachine
@@ -210,7 +212,10 @@ class ActorCriticObjective:
             self.auxiliary = critic_for(task, settings.hidden, settings.critic_hidden, self.privileged).to(device)
         self.weights = task.discounts().to(device=device, dtype=torch.float32)
         self.discount = task.discount if settings.discount is None else settings.discount
-        self.optimal = optimal_return(task)
+        opt = bayes_optimal(task)
+        exact = opt is not None and getattr(opt, "exact_return", True)
+        self.optimal = float(opt.expected_return()) if exact else float("nan")
+        self.yardstick = opt if exact and hasattr(opt, "action_values") else None
         left = rewards_left(task.horizon, self.discount, after_step=self.privileged).to(device)
         self.value_scale = left if settings.per_step_critic else torch.ones_like(left)
 
@@ -233,18 +238,23 @@ class ActorCriticObjective:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        generator = make_generator(self.settings.seed + EVAL_SEED_OFFSET, self.weights.device)
-        rollout = play(self.task, self.agent, self.settings.eval_episodes, generator)
-        mean_return = float((rollout.pseudo_reward * self.weights).sum(1).mean())
-        return {"return": mean_return, "regret": self.optimal - mean_return}
+        """Mean pseudo-return and regret to ``opt`` on ``eval_episodes`` held-out episodes.
 
-
-def optimal_return(task: Task) -> float:
-    """The Bayes-optimal expected return of ``task`` (NaN where no exact value exists)."""
-    opt = bayes_optimal(task)
-    if opt is None or not getattr(opt, "exact_return", True):
-        return float("nan")
-    return float(opt.expected_return())
+        Where ``opt`` is exact and has action values, the regret is the Bayes regret
+        ``sum_t discount**t (max_a Q*(b_t, a) - E_pi Q*(b_t, a))`` along the agent's own play:
+        the same expectation as ``opt``'s return minus the agent's (performance difference),
+        without the spread of returns across tasks (bernoulli-bandit, 5000 episodes: standard
+        error 0.0006 instead of 0.04). Elsewhere it is ``opt``'s exact return minus the mean.
+        """
+        seed = self.settings.seed + EVAL_SEED_OFFSET
+        if self.yardstick is None:
+            rollout = play(self.task, self.agent, self.settings.eval_episodes, make_generator(seed, self.weights.device))
+            mean_return = float((rollout.pseudo_reward * self.weights).sum(1).mean())
+            return {"return": mean_return, "regret": self.optimal - mean_return}
+        agent = self.agent if self.weights.device.type == "cpu" else copy.deepcopy(self.agent).cpu()
+        rewards, regret = own_play(self.task, agent, self.settings.eval_episodes, seed, critic=self.yardstick)
+        bayes_regret = (regret * self.weights.cpu().numpy()).sum(1).mean()
+        return {"return": float(rewards.sum(1).mean()), "regret": float(bayes_regret)}
 
 
 def train_bandit_agent(task: Task, settings: ActorCriticSettings, out: str | Path, **options) -> dict:
