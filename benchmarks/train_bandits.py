@@ -65,7 +65,7 @@ def held_out_regret(task_name: str, spec: str, episodes: int) -> tuple[float, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="bernoulli-bandit")
-    parser.add_argument("--recipes", nargs="+", default=["old"], choices=sorted(RECIPES))
+    parser.add_argument("--recipes", nargs="*", default=["old"], choices=sorted(RECIPES))
     parser.add_argument("--candidate", nargs="*", default=None, metavar="KEY=VALUE",
                         help="also train the old recipe with these settings changed (e.g. batch=64 lr=5e-4)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
