@@ -5,7 +5,7 @@
 Figure 4 from the evaluations. The output folder holds everything and makes the run resumable:
 a finished job is never redone, an interrupted one restarts from its last file::
 
-    runs/TASK/seed-S.pt              training runs (snapshots kept), seed 0 copied from the zoo
+    runs/TASK/seed-S.pt              training runs (snapshots kept), the shipped seed copied from the zoo
                                      when the recipe is the shipped one
     runs/TASK/width-N-seed-0.pt      reduced-memory agents (Appendix D.7)
     evaluations/TASK/seed-S-STAGE.json, evaluations/TASK/width-N-final.json
