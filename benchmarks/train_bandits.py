@@ -57,9 +57,9 @@ def first_reaching(history: dict, gap: float) -> tuple[int, float] | None:
 def held_out_regret(task_name: str, spec: str, episodes: int) -> tuple[float, float]:
     """Mean summed Bayes regret of machine ``spec`` on ``episodes`` episodes (seed 11), with its SE."""
     task = tasks.get(task_name)
-    _, regret = evaluate_play(task, machines.load(spec, task), episodes, 11, critic=machines.load(f"opt:{task_name}"))
-    total = regret * task.horizon
-    return float(total.mean()), float(total.std(ddof=1) / np.sqrt(total.size))
+    opt = machines.load(f"opt:{task_name}")
+    _, regret = evaluate_play(task, machines.load(spec, task), episodes, 11, critic=opt, summed=True)
+    return float(regret.mean()), float(regret.std(ddof=1) / np.sqrt(regret.size))
 
 
 def main() -> None:

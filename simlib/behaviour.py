@@ -173,19 +173,29 @@ def _regret(traces: xr.Dataset, critic: StateMachine | None) -> np.ndarray | Non
 
 
 def evaluate_play(
-    task: Task, machine: StateMachine, episodes: int, seed: int, critic: StateMachine | None = None, chunk: int = 5000
+    task: Task,
+    machine: StateMachine,
+    episodes: int,
+    seed: int,
+    critic: StateMachine | None = None,
+    chunk: int = 5000,
+    summed: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Many episodes of own play in chunks of ``chunk`` (memory stays bounded).
 
     Returns the discounted pseudo-return of each episode ``[episodes]`` and, with a ``critic``,
-    each episode's mean per-step Bayes regret ``[episodes]``. Chunk ``i`` is seeded with
+    each episode's mean per-step Bayes regret ``[episodes]``; with ``summed``, its discounted sum
+    instead, which estimates the critic's return minus the machine's (the performance
+    difference) without the returns' spread across tasks. Chunk ``i`` is seeded with
     ``seed + i``, so machines evaluated with the same arguments face the same task parameters.
     """
+    weights = task.discounts().numpy() if summed else None
     returns, regrets = [], []
     for i, start in enumerate(range(0, episodes, chunk)):
         rewards, regret = own_play(task, machine, min(chunk, episodes - start), seed + i, critic)
         returns.append(rewards.sum(1))
-        regrets.append(None if regret is None else regret.mean(1))
+        if regret is not None:
+            regrets.append((regret * weights).sum(1) if summed else regret.mean(1))
     return np.concatenate(returns), None if critic is None else np.concatenate(regrets)
 
 

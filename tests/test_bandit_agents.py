@@ -6,7 +6,7 @@ import torch
 from scipy import stats
 
 from simlib import SimlibError, machines, tasks
-from simlib.behaviour import own_play
+from simlib.behaviour import evaluate_play, own_play
 from simlib.machine import unroll
 from simlib.machines import BayesOptimalAgent, GittinsAgent, ThompsonAgent, UCBAgent, gittins_bernoulli, gittins_normal
 from simlib.machines.bandit_dp import bernoulli_expected_return, bernoulli_policy_return, thompson_policy
@@ -58,6 +58,19 @@ def test_optimal_agent_matches_the_exact_return_and_has_zero_regret():
     assert np.abs(regret).max() < 1e-12
     ucb_regret = own_play(task, UCBAgent(task), 2_000, 0, critic=opt)[1]
     assert ucb_regret.min() >= -1e-12 and ucb_regret.mean() > 1e-3
+
+
+
+def test_summed_bayes_regret_is_the_discounted_performance_difference():
+    task = tasks.get("bernoulli-bandit", horizon=6, discount=0.8)
+    opt = BayesOptimalAgent(task)
+    returns, regret = evaluate_play(task, UCBAgent(task), 40_000, 3, critic=opt, summed=True)
+    gap = opt.expected_return() - returns
+    assert regret.mean() > 0.01
+    assert abs(regret.mean() - gap.mean()) < 4 * gap.std() / np.sqrt(gap.size)
+    assert regret.std() < gap.std() / 3
+    _, per_step = evaluate_play(task, UCBAgent(task), 40_000, 3, critic=opt)
+    assert not np.allclose(per_step * task.horizon, regret)
 
 
 def test_optimal_policy_splits_ties_and_follows_the_evidence():

@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from simlib.behaviour import own_play
+from simlib.behaviour import evaluate_play
 from simlib.errors import SimlibError
 from simlib.machines import bayes_optimal, lstm_agent
 from simlib.machines.adapter import RecurrentMachine
@@ -252,9 +252,8 @@ class ActorCriticObjective:
             mean_return = float((rollout.pseudo_reward * self.weights).sum(1).mean())
             return {"return": mean_return, "regret": self.optimal - mean_return}
         agent = self.agent if self.weights.device.type == "cpu" else copy.deepcopy(self.agent).cpu()
-        rewards, regret = own_play(self.task, agent, self.settings.eval_episodes, seed, critic=self.yardstick)
-        bayes_regret = (regret * self.weights.cpu().numpy()).sum(1).mean()
-        return {"return": float(rewards.sum(1).mean()), "regret": float(bayes_regret)}
+        returns, regret = evaluate_play(self.task, agent, self.settings.eval_episodes, seed, self.yardstick, summed=True)
+        return {"return": float(returns.mean()), "regret": float(regret.mean())}
 
 
 def train_bandit_agent(task: Task, settings: ActorCriticSettings, out: str | Path, **options) -> dict:
