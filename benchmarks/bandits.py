@@ -47,7 +47,7 @@ def main() -> None:
         task = tasks.get(task_name)
         opt = machines.load(f"opt:{task_name}")
         optimal = opt.expected_return()
-        random = float(task.discounts().sum()) * task.prior_mean_reward()
+        random = task.random_return()
         reference = None
         for agent in AGENTS:
             started = time.perf_counter()

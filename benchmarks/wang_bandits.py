@@ -37,7 +37,7 @@ def own_task_table(task_names, episodes: int, seed: int) -> None:
     print(f"{'task':<26}{'agent':<22}{'return':>10}{'± se':>8}{'- opt':>10}{'± se':>8}{'closed':>9}{'± se':>8}{'time':>7}")
     for name in task_names:
         task = tasks.get(name)
-        random = task.horizon * task.prior_mean_reward()
+        random = task.random_return()
         reference = None
         for kind in KINDS:
             machine = available(kind, name)

@@ -40,6 +40,7 @@ from simlib.machines.dependent_agents import DependentBayesAgent
 from simlib.machines.informative_agents import InformativeBayesAgent, InformativeThompsonAgent
 from simlib.machines.rescorla_wagner import RescorlaWagnerAgent
 from simlib.machines.restless_agents import RestlessBayesAgent, RestlessThompsonAgent
+from simlib.machines.two_step_agents import HybridLearner, TwoStepBayesAgent
 from simlib.machines.beta_bernoulli import (
     CountPredictor,
     ForgetfulPredictor,
@@ -71,6 +72,7 @@ from simlib.tasks import (
     NormalGamma,
     NormalNormal,
     RestlessBandit,
+    TwoStepTask,
 )
 
 Builder = Callable[..., StateMachine]
@@ -115,6 +117,7 @@ _KINDS: dict[str, Kind] = {
             DependentBandit: DependentBayesAgent,
             InformativeArmBandit: InformativeBayesAgent,
             RestlessBandit: RestlessBayesAgent,
+            TwoStepTask: TwoStepBayesAgent,
         },
     ),
     "posterior": Kind(
@@ -163,6 +166,20 @@ _KINDS: dict[str, Kind] = {
         {BanditTask: lambda t, alpha=0.2: RescorlaWagnerAgent(t, alpha)},
         option="alpha",
         exact=False,
+    ),
+    "model-free": Kind(
+        "Daw et al.'s model-free learner: SARSA(lambda) first-stage values, softmax; @LAMBDA its trace (default 1 = TD(1))",
+        {TwoStepTask: lambda t, trace=1.0: HybridLearner(t, w=0.0, trace=trace)},
+        option="trace",
+    ),
+    "model-based": Kind(
+        "Daw et al.'s model-based learner: first-stage values from the known transitions, softmax",
+        {TwoStepTask: lambda t: HybridLearner(t, w=1.0)},
+    ),
+    "hybrid": Kind(
+        "Daw et al.'s hybrid learner, w x model-based + (1 - w) x model-free; @W its weight (default 0.5)",
+        {TwoStepTask: lambda t, w=0.5: HybridLearner(t, w=w)},
+        option="w",
     ),
 }
 RNN_SUMMARY = "shipped meta-trained LSTM; @init: untrained, @STEP: a training snapshot"

@@ -84,6 +84,10 @@ class BanditTask(ABC):
     def prior_mean_reward(self) -> float:
         """An arm's expected mean reward under the prior (what a random policy earns per pull)."""
 
+    def random_return(self) -> float:
+        """The expected return of the uniformly random policy (the zero of a "share of the gap")."""
+        return float(self.discounts().sum()) * self.prior_mean_reward()
+
     def initial_state(self, theta: Tensor, generator: torch.Generator) -> Tensor:
         """The environment state an episode starts in: theta itself (stationary arms)."""
         return theta

@@ -16,6 +16,7 @@ from simlib.tasks.gamma_exponential import GammaExponential
 from simlib.tasks.gaussian import GammaNormal, NormalGamma, NormalNormal
 from simlib.tasks.informative_arm import InformativeArmBandit
 from simlib.tasks.restless import TEST_VOLATILITIES, RestlessBandit
+from simlib.tasks.two_step import TwoStepTask
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,12 @@ _REGISTRY: dict[str, TaskEntry] = {
             RestlessBandit,
             "Wang's restless test set: as restless-bandit with volatility ~ U[0, 6/30]",
             {"volatilities": TEST_VOLATILITIES},
+        ),
+        "two-step": (
+            TwoStepTask,
+            "Wang's two-step task: S1 -a1/a2-> S2/S3 (common 0.75), the good one pays 1 w.p. 0.9, "
+            "the other 0.1; 10 trials of 2 steps",
+            {},
         ),
     }.items()
 }

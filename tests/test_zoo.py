@@ -55,7 +55,7 @@ def test_shipped_bandit_agents_earn_close_to_the_bayes_optimal_return(name):
     task = tasks.get(name)
     opt = machines.load(f"opt:{name}")
     optimal = evaluate_play(task, opt, 4000, seed=5)[0]
-    random = task.discounts().sum().item() * task.prior_mean_reward()
+    random = task.random_return()
     scale = optimal.mean() - random
     trained = optimal - evaluate_play(task, machines.load(f"rnn:{name}"), 4000, seed=5)[0]
     untrained = optimal - evaluate_play(task, machines.load(f"rnn:{name}@init"), 4000, seed=5)[0]

@@ -1,0 +1,98 @@
+"""Wang et al. 2016's two-step task (§3.2.1; Daw et al. 2011, in Kool et al. 2016's form).
+
+Every trial starts in the first-stage state S1. Action a1 (0) leads to S2 with probability
+``common`` (0.75) and to S3 otherwise; a2 (1) the reverse. One second-stage state, drawn per
+episode (theta ``good``: 0 = S2, 1 = S3) and fixed within it, pays 1 with probability ``high``
+(0.9); the other with probability ``low`` (0.1). An episode is ``trials`` trials (Wang's
+Table 1: 10) of two steps each, so ``horizon = 2 * trials`` (Wang's 20 unrolled steps).
+
+**The second stage.** Wang's second-stage states have no choice of their own ("S2 and S3
+result in expected rewards r_a and r_b"), yet the agent acts at every step. Here the agent
+acts at the second stage too and either action collects the state's reward: the payout
+depends on the state alone, so every second-stage action is optimal and carries no regret,
+and the trial's only decision is the first-stage one. The reward of that step is observed
+at the next step, back in S1.
+
+Observations are one-hot ``(S1, S2, S3)``; the input is ``[one-hot(a), r, t / horizon, state]``
+(Wang's a, r, t, x). ``mean_reward`` is every action's expected immediate reward: zero in S1,
+the state's payout probability (for both actions) in S2 and S3; the first stage's value lies
+in the next step, so regret is scored with the Bayes agent's action values
+(``opt:two-step``), not with immediate means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from simlib import constraints
+from simlib.tasks.bandits import bernoulli_rewards
+from simlib.tasks.mdp import MDPTask
+
+FIRST, SECOND, THIRD = 0, 1, 2
+"""State indices of S1, S2, S3."""
+
+
+@dataclass(frozen=True)
+class TwoStepTask(MDPTask):
+    """Three states, two actions; which second-stage state pays well is the episode's hidden theta."""
+
+    trials: int = 10
+    common: float = 0.75
+    high: float = 0.9
+    low: float = 0.1
+    name: str = "two-step"
+
+    n_actions: ClassVar[int] = 2
+    observation_dim: ClassVar[int] = 3
+    arg_constraints = {**MDPTask.arg_constraints, "trials": constraints.positive_integer,
+                       "common": constraints.unit_interval, "high": constraints.unit_interval,
+                       "low": constraints.unit_interval}
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.high > self.low:
+            raise ValueError(f"the good state must pay more often than the bad one: high {self.high} <= low {self.low}")
+
+    @property
+    def horizon(self) -> int:
+        return 2 * self.trials
+
+    @property
+    def theta_names(self) -> tuple[str, ...]:
+        return ("good",)
+
+    def sample_theta(self, episodes: int, generator: torch.Generator) -> Tensor:
+        good = torch.randint(2, (episodes, 1), generator=generator, device=generator.device)
+        return good.to(torch.float64)
+
+    def random_return(self) -> float:
+        """Every second stage pays ``(high + low) / 2`` on average whatever the policy does first."""
+        return float(self.discounts()[1::2].sum()) * (self.high + self.low) / 2
+
+    def initial_state(self, theta: Tensor, generator: torch.Generator) -> Tensor:
+        """The state index ``[E, 1]``: S1."""
+        return torch.full((theta.shape[0], 1), float(FIRST), dtype=torch.float64, device=theta.device)
+
+    def observe(self, state: Tensor, theta: Tensor) -> Tensor:
+        return torch.nn.functional.one_hot(state[:, 0].long(), 3).to(torch.float64)
+
+    def payout(self, state: Tensor, theta: Tensor) -> Tensor:
+        """The probability that ``state``'s reward is 1 ``[E]`` (0 in S1)."""
+        index = state[:, 0].long()
+        good = theta[:, 0].long() + SECOND
+        p = torch.where(index == good, self.high, self.low).to(torch.float64)
+        return torch.where(index == FIRST, torch.zeros_like(p), p)
+
+    def transition(self, state, theta, action, t, generator):
+        first = state[:, 0].long() == FIRST
+        u = torch.rand(state.shape[0], dtype=torch.float64, generator=generator, device=state.device)
+        to_second = torch.where(action == 0, u < self.common, u >= self.common)
+        second_stage = torch.where(to_second, float(SECOND), float(THIRD)).to(torch.float64)
+        p = self.payout(state, theta)
+        reward = torch.where(first, torch.zeros_like(p), bernoulli_rewards(p, generator))
+        following = torch.where(first, second_stage, torch.full_like(second_stage, float(FIRST)))
+        return following[:, None], reward, p[:, None].expand(-1, 2).contiguous()
