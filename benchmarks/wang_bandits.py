@@ -1,4 +1,4 @@
-"""Wang et al. 2016's bandits: every agent on every task, and the shipped LSTMs' share of the gap.
+"""Wang et al. 2016's bandits and two-step task: every agent on every task, and the shipped LSTMs' share of the gap.
 
 For each task, each agent plays its own episodes on the same sampled task parameters (same
 seed, so differences are paired); returns are undiscounted sums of pseudo-rewards (the chosen
@@ -22,7 +22,8 @@ from simlib.behaviour import evaluate_play
 from simlib.pipeline.wang2016_design import AGENT_TASKS, baseline_spec
 
 TASKS = AGENT_TASKS
-KINDS = ("opt", "rnn", "rnn@init", "gittins", "thompson", "ucb", "rescorla-wagner@0.2", "rescorla-wagner@0.8")
+KINDS = ("opt", "rnn", "rnn@init", "gittins", "thompson", "ucb", "rescorla-wagner@0.2", "rescorla-wagner@0.8",
+         "model-based", "model-free", "hybrid")
 BAR = 0.97
 
 

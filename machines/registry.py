@@ -40,6 +40,7 @@ from simlib.machines.dependent_agents import DependentBayesAgent
 from simlib.machines.informative_agents import InformativeBayesAgent, InformativeThompsonAgent
 from simlib.machines.rescorla_wagner import RescorlaWagnerAgent
 from simlib.machines.restless_agents import RestlessBayesAgent, RestlessThompsonAgent
+from simlib.machines.harlow_agents import HarlowBayesAgent, SideWinStayAgent
 from simlib.machines.two_step_agents import HybridLearner, TwoStepBayesAgent
 from simlib.machines.beta_bernoulli import (
     CountPredictor,
@@ -72,6 +73,7 @@ from simlib.tasks import (
     NormalGamma,
     NormalNormal,
     RestlessBandit,
+    HarlowTask,
     TwoStepTask,
 )
 
@@ -118,6 +120,7 @@ _KINDS: dict[str, Kind] = {
             InformativeArmBandit: InformativeBayesAgent,
             RestlessBandit: RestlessBayesAgent,
             TwoStepTask: TwoStepBayesAgent,
+            HarlowTask: HarlowBayesAgent,
         },
     ),
     "posterior": Kind(
@@ -175,6 +178,10 @@ _KINDS: dict[str, Kind] = {
     "model-based": Kind(
         "Daw et al.'s model-based learner: first-stage values from the known transitions, softmax",
         {TwoStepTask: lambda t: HybridLearner(t, w=1.0)},
+    ),
+    "win-stay-side": Kind(
+        "win-stay lose-shift on the side of the last selection, blind to the stimuli (Harlow's memoryless control)",
+        {HarlowTask: SideWinStayAgent},
     ),
     "hybrid": Kind(
         "Daw et al.'s hybrid learner, w x model-based + (1 - w) x model-free; @W its weight (default 0.5)",

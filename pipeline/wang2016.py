@@ -11,6 +11,7 @@ output folder::
     raster.nc                           Figure 2b: suboptimal pulls of 300 episodes of dependent-bandit-medium
     choices.nc                          Figure 3: per-trial choices on the informative-arm bandit
     fit.nc                              Figure 4c: per-episode Rescorla-Wagner fits on restless-bandit-test
+    stays.nc                            Figure 5: two-step stay probabilities, regressions, hybrid fits
     compare/TASK-STAGE.json             simlib compare rnn:TASK opt:TASK, untrained and trained
     regret.csv, cross.csv, compare.csv  the tables; figure2.png ... figure4.png, results-wang2016.md
 """
@@ -33,9 +34,11 @@ from simlib.pipeline.wang2016_design import (
     RESTLESS,
     RESTLESS_TEST,
     STRUCTURED,
+    TWO_STEP,
 )
 from simlib.pipeline.wang2016_jobs import ChoicesJob, ComparisonJob, CurveJob, FitJob, RasterJob
 from simlib.pipeline.wang2016_report import write_report
+from simlib.pipeline.wang2016_two_step import StayJob
 from simlib.task import Task
 from simlib.training.predictor import TrainSettings
 from simlib.training.recipes import is_shipped_run, recipe
@@ -47,6 +50,7 @@ class WangSettings:
 
     ``episodes``: own-play episodes per (agent, test task) for the regret curves (Wang: 150);
     ``raster_episodes``: Figure 2b; ``fit_episodes``: Figure 4c's per-episode fits;
+    ``stay_episodes``: Figure 5's two-step episodes per agent;
     ``compare_episodes``: each ``simlib compare``; ``steps``/``hidden``/``batch``: retrain every
     agent with its recipe overridden (None: the shipped agents); ``gittins``: include the Gittins
     baseline.
@@ -55,6 +59,7 @@ class WangSettings:
     episodes: int = 10_000
     raster_episodes: int = 300
     fit_episodes: int = 2000
+    stay_episodes: int = 5000
     compare_episodes: int = 500
     steps: int | None = None
     hidden: int | None = None
@@ -70,19 +75,19 @@ class WangSettings:
         """Tiny agents, few episodes, phi capped at :data:`~simlib.pipeline.jobs.QUICK_PHI_STEPS`
         iterations and no Gittins baseline (its index table at discount 0.99 takes two CPU minutes):
         the whole pipeline in about a minute on a CPU."""
-        base = {"episodes": 60, "raster_episodes": 20, "fit_episodes": 40, "compare_episodes": 25,
+        base = {"episodes": 60, "raster_episodes": 20, "fit_episodes": 40, "stay_episodes": 40, "compare_episodes": 25,
                 "steps": 4, "hidden": 8, "batch": 16, "gittins": False,
                 "phi_steps": QUICK_PHI_STEPS}
         return cls(**{**base, **overrides})
 
     def __post_init__(self) -> None:
-        if min(self.episodes, self.raster_episodes, self.fit_episodes) < 2 or self.compare_episodes < 10:
+        if min(self.episodes, self.raster_episodes, self.fit_episodes, self.stay_episodes) < 2 or self.compare_episodes < 10:
             raise simlib.SimlibError("reproduce wang2016 needs at least 2 episodes per curve and 10 per comparison")
 
 
 def plan(settings: WangSettings, out: str | Path) -> list[Job]:
     """Every job of the reproduction into ``out``, in the order a single process runs them:
-    the agents, every agent's curves on its test tasks and the baselines', Figures 2b, 3 and 4c's
+    the agents, every agent's curves on its test tasks and the baselines', Figures 2b, 3, 4c and 5's
     data, and each agent's comparison with opt, untrained and trained. Pure: reads the
     recipes, writes nothing."""
     out = Path(out)
@@ -98,6 +103,7 @@ def plan(settings: WangSettings, out: str | Path) -> list[Job]:
         RasterJob(out, RASTER, settings.raster_episodes, needs[RASTER]),
         ChoicesJob(out, INFORMATIVE, BASELINES[INFORMATIVE], settings.episodes, needs[INFORMATIVE]),
         FitJob(out, RESTLESS, RESTLESS_TEST, settings.fit_episodes, needs[RESTLESS]),
+        StayJob(out, settings.stay_episodes, needs[TWO_STEP]),
         *(ComparisonJob(out, name, stage, settings.compare_episodes, settings.threads, needs[name], settings.phi_steps)
           for name in AGENT_TASKS for stage in ("init", "final")),
     ]

@@ -14,7 +14,14 @@ INFORMATIVE = "informative-arm-bandit"
 RESTLESS, RESTLESS_TEST = "restless-bandit", "restless-bandit-test"
 RASTER = "dependent-bandit-medium"
 """Figure 2b's task: the agent trained on D_m, tested on D_m."""
-AGENT_TASKS = (*STRUCTURED, INFORMATIVE, RESTLESS)
+BANDIT_TASKS = (*STRUCTURED, INFORMATIVE, RESTLESS)
+"""The bandit tasks that have an agent (§3.1)."""
+TWO_STEP = "two-step"
+MDP_TASKS = (TWO_STEP,)
+"""The Markov decision problems that have an agent (§3.2)."""
+AGENT_TASKS = (*BANDIT_TASKS, *MDP_TASKS)
+TWO_STEP_AGENTS = ("rnn", "opt", "model-based", "model-free")
+"""Figure 5's agents: the meta-trained LSTM, the Bayes agent and Daw et al.'s two references."""
 SHORT = dict(zip(STRUCTURED, ("D_i", "D_u", "D_e", "D_m", "D_h")))
 """Wang's names of the structured distributions."""
 BASELINES = {

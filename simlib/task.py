@@ -61,7 +61,11 @@ class Transition(NamedTuple):
     * ``state [E, ...]`` -- the environment state after the step (acted on at ``t + 1``);
     * ``reward [E]`` float64 -- the sampled reward of the chosen actions;
     * ``mean_reward [E, n_actions]`` float64 -- the expected reward of every action in the state
-      acted in, given theta (``max_a`` of it minus the chosen one's is the step's regret);
+      acted in, given theta (``max_a`` of it minus the chosen one's is the step's regret). Where
+      an action's reward comes later (an MDP's first stage), it is credited to the step that
+      decides it, discounted to that step: ``sum_t discount**t mean_reward[t, a_t]`` is the
+      expected return given theta and the actions, so pseudo-returns, regret and the trainer's
+      expected-reward estimator see every decision's worth;
     * ``input [E, input_dim]`` -- what every machine receives at step ``t + 1``.
     """
 

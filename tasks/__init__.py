@@ -14,6 +14,7 @@ from simlib.tasks.gamma_exponential import GammaExponential
 from simlib.tasks.gaussian import GammaNormal, NormalGamma, NormalNormal
 from simlib.tasks.informative_arm import InformativeArmBandit
 from simlib.tasks.restless import RestlessBandit
+from simlib.tasks.harlow import HarlowTask
 from simlib.tasks.mdp import MDPTask
 from simlib.tasks.two_step import TwoStepTask
 from simlib.tasks.registry import from_config, get, label, names, register, summary
@@ -26,6 +27,7 @@ __all__ = [
     "DependentBandit",
     "InformativeArmBandit",
     "RestlessBandit",
+    "HarlowTask",
     "MDPTask",
     "TwoStepTask",
     "DirichletCategorical",

@@ -16,6 +16,7 @@ from simlib.tasks.gamma_exponential import GammaExponential
 from simlib.tasks.gaussian import GammaNormal, NormalGamma, NormalNormal
 from simlib.tasks.informative_arm import InformativeArmBandit
 from simlib.tasks.restless import TEST_VOLATILITIES, RestlessBandit
+from simlib.tasks.harlow import HarlowTask
 from simlib.tasks.two_step import TwoStepTask
 
 
@@ -109,6 +110,15 @@ _REGISTRY: dict[str, TaskEntry] = {
             RestlessBandit,
             "Wang's restless test set: as restless-bandit with volatility ~ U[0, 6/30]",
             {"volatilities": TEST_VOLATILITIES},
+        ),
+        "harlow": (
+            HarlowTask,
+            "Wang's Harlow task on feature vectors: fixate (0.2), then pick the rewarded of two stimuli (+1/-1), "
+            "sides reshuffled; 10 trials of 2 steps",
+            {},
+        ),
+        "harlow-test": (
+            HarlowTask, "the Harlow task on the held-out stimulus pool (Wang's 1 000 held-out images)", {"pool": "test"}
         ),
         "two-step": (
             TwoStepTask,

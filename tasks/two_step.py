@@ -14,10 +14,12 @@ and the trial's only decision is the first-stage one. The reward of that step is
 at the next step, back in S1.
 
 Observations are one-hot ``(S1, S2, S3)``; the input is ``[one-hot(a), r, t / horizon, state]``
-(Wang's a, r, t, x). ``mean_reward`` is every action's expected immediate reward: zero in S1,
-the state's payout probability (for both actions) in S2 and S3; the first stage's value lies
-in the next step, so regret is scored with the Bayes agent's action values
-(``opt:two-step``), not with immediate means.
+(Wang's a, r, t, x). ``mean_reward`` credits each trial's expected payout given theta to the
+first-stage choice that decides it, ``discount * (P(S2 | a) p_S2 + P(S3 | a) p_S3)`` (0.7 or 0.3
+by default), and zero to both second-stage actions, whose reward is already decided: the
+pseudo-return is the return's expectation given theta and the choices, and ``max_a`` minus the
+chosen one is the regret of an agent that knew theta (Wang's "expected regret"). The Bayes
+regret, against what could be known, comes from ``opt:two-step``'s action values.
 """
 
 from __future__ import annotations
@@ -95,4 +97,12 @@ class TwoStepTask(MDPTask):
         p = self.payout(state, theta)
         reward = torch.where(first, torch.zeros_like(p), bernoulli_rewards(p, generator))
         following = torch.where(first, second_stage, torch.full_like(second_stage, float(FIRST)))
-        return following[:, None], reward, p[:, None].expand(-1, 2).contiguous()
+        return following[:, None], reward, self.decided_payout(theta) * first[:, None]
+
+    def decided_payout(self, theta: Tensor) -> Tensor:
+        """What each first-stage action is worth given theta, discounted to its step: ``[E, 2]``."""
+        good_second = theta[:, 0] == 0
+        p2 = torch.where(good_second, self.high, self.low).to(torch.float64)
+        p3 = self.high + self.low - p2
+        c = self.common
+        return self.discount * torch.stack([c * p2 + (1 - c) * p3, (1 - c) * p2 + c * p3], dim=1)

@@ -27,19 +27,31 @@ def test_task_dynamics_follow_wang():
     action = torch.randint(2, (episodes,), generator=generator)
     first = task.step(state, action, 0, generator)
     assert torch.equal(first.reward, torch.zeros(episodes, dtype=torch.float64))
-    assert torch.equal(first.mean_reward, torch.zeros(episodes, 2, dtype=torch.float64))
+    s2_good = theta[:, 0] == 0
+    worth = torch.tensor([0.7, 0.3], dtype=torch.float64)
+    assert torch.allclose(first.mean_reward[s2_good], worth.expand(int(s2_good.sum()), 2))
+    assert torch.allclose(first.mean_reward[~s2_good], worth.flip(0).expand(int((~s2_good).sum()), 2))
     second = task.decode_observation(first.input).argmax(1)
     assert set(second.tolist()) == {1, 2}
     common = ((action == 0) == (second == 1)).double().mean()
     assert abs(float(common) - 0.75) < 4 * (0.75 * 0.25 / episodes) ** 0.5
     paid = task.step(first.state, torch.zeros(episodes, dtype=torch.long), 1, generator)
     good = (second - 1) == theta[:, 0].long()
+    assert torch.equal(paid.mean_reward, torch.zeros(episodes, 2, dtype=torch.float64))
     for mask, p in ((good, 0.9), (~good, 0.1)):
-        assert torch.allclose(paid.mean_reward[mask], torch.full((int(mask.sum()), 2), p, dtype=torch.float64))
         assert abs(float(paid.reward[mask].mean()) - p) < 4 * (p * (1 - p) / int(mask.sum())) ** 0.5
     back = task.decode_observation(paid.input).argmax(1)
     assert torch.equal(back, torch.zeros(episodes, dtype=torch.long))
     assert torch.allclose(paid.input[:, 3], torch.full((episodes,), 2 / 20, dtype=torch.float64))
+
+
+def test_pseudo_return_is_the_expected_return_given_the_choices():
+    task = tasks.get("two-step", discount=0.9, common=0.6)
+    traces = sample_traces(task, {"m": machines.load("hybrid:two-step", task)}, 20_000, seed=7, driver="m")
+    weights = task.discounts().numpy()
+    gap = ((traces["expected_reward"].values - traces["reward"].values) * weights).sum(1)
+    assert abs(gap.mean()) < 4 * gap.std() / len(gap) ** 0.5
+    assert np.allclose(traces["expected_reward"].values[:, 1::2], 0.0)
 
 
 def test_task_rejects_a_good_state_that_pays_less():

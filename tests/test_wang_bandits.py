@@ -16,10 +16,10 @@ from simlib.machines import load
 from simlib.machines.bandit_dp import bernoulli_action_values
 from simlib.machines.dependent_agents import DependentBayesAgent, dependent_action_values, posterior_mean_p1
 from simlib.machines.two_arm_dp import two_arm_action_values
-from simlib.pipeline.wang2016_design import AGENT_TASKS
+from simlib.pipeline.wang2016_design import BANDIT_TASKS
 from simlib.random import make_generator
 
-WANG = (*AGENT_TASKS, "restless-bandit-test")
+WANG = (*BANDIT_TASKS, "restless-bandit-test")
 
 
 def test_dependent_priors_and_mirrored_arms():

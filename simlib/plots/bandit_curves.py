@@ -99,3 +99,22 @@ def learning_rate_scatter(volatility: np.ndarray, fits: Mapping[str, np.ndarray]
         ax.legend(fontsize=7, frameon=False, markerscale=3)
     figure.tight_layout()
     return figure
+
+
+def grouped_bars(values: xr.DataArray, errors: xr.DataArray, title: str, ylabel: str) -> Figure:
+    """One panel per agent (``values``' first dim), one bar per group (its second dim) with
+    ``errors`` as error bars: Wang's Figure 5 layout for stay probabilities."""
+    agents, groups = values.dims
+    count = values.sizes[agents]
+    figure, axes = plt.subplots(1, count, figsize=(2.6 * count, 3.0), sharey=True, squeeze=False)
+    colours = plt.get_cmap("tab10").colors
+    labels = [str(g) for g in values[groups].values]
+    for ax, agent in zip(axes[0], values[agents].values):
+        ax.bar(range(len(labels)), values.sel({agents: agent}).values, yerr=errors.sel({agents: agent}).values,
+               color=[colours[i % len(colours)] for i in range(len(labels))], capsize=3)
+        ax.set_xticks(range(len(labels)), [label.replace(" ", "\n") for label in labels], fontsize=7)
+        ax.set(title=str(agent), ylim=(0, 1.05))
+    axes[0][0].set_ylabel(ylabel)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure

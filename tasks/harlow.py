@@ -1,0 +1,137 @@
+"""Wang et al. 2016's Harlow task (§3.2.2; Harlow 1949) in a form that trains on a CPU.
+
+Every episode draws two stimuli from a pool of random feature vectors; one of them is rewarded
+(+1) and the other punished (-1) for the whole episode. An episode is ``trials`` trials (Wang:
+at most 10) of two steps:
+
+1. **fixation** -- the screen shows only the fixation cross; action 0 (fixate) pays
+   ``fixation_reward`` (0.2), the others (look left, look right) pay nothing; either way the
+   stimuli appear next;
+2. **choice** -- the screen shows the two stimuli, left and right in an order drawn afresh
+   every trial; action 1 selects the left one, 2 the right one (its reward: +1 or -1), 0
+   selects neither (0). Then the next trial's fixation.
+
+The observation is ``[cross, left stimulus (features), right stimulus (features)]`` (zeros where
+nothing is shown) and the input ``[one-hot(a), r, observation]``: Wang's a, r, x, no time.
+
+What is simplified from Wang's 3-D screen: the 84 x 84 pixel screen, saccades of 4.4 degrees
+with momentum, holding the cross for four steps, the 10-step intertrial interval and the action
+repeat of 4 are gone: fixating and selecting are one action each, so a trial is two decisions
+instead of 20-30. ImageNet images become random Gaussian feature vectors (``features``
+numbers each, unit length on average); the pool is ``pool_size`` vectors (Wang: 1 000 images),
+and ``pool="test"`` draws from a disjoint held-out pool of the same size (Wang's 1 000 held-out
+images): the two pools are the two halves of one seeded draw. Kept: fixation before choice, the
+reshuffled left-right order, and the one-shot binding of a stimulus to its role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from simlib import constraints
+from simlib.tasks.mdp import MDPTask
+
+FIXATE, LEFT, RIGHT = 0, 1, 2
+POOLS = ("train", "test")
+POOL_SEED = 1949
+
+
+@lru_cache(maxsize=8)
+def stimulus_pool(pool_size: int, features: int, pool: str) -> Tensor:
+    """The pool's feature vectors ``[pool_size, features]`` float64: one half of a seeded draw of ``2 * pool_size``."""
+    generator = torch.Generator().manual_seed(POOL_SEED)
+    both = torch.randn(2 * pool_size, features, generator=generator, dtype=torch.float64) / features**0.5
+    return both[:pool_size] if pool == "train" else both[pool_size:]
+
+
+@dataclass(frozen=True)
+class HarlowTask(MDPTask):
+    """Two stimuli per episode, one rewarded; fixate, then choose; the order reshuffled every trial."""
+
+    trials: int = 10
+    pool_size: int = 1000
+    features: int = 8
+    pool: str = "train"
+    fixation_reward: float = 0.2
+    time_input: bool = False
+    name: str = "harlow"
+
+    n_actions: ClassVar[int] = 3
+    arg_constraints = {**MDPTask.arg_constraints, "trials": constraints.positive_integer,
+                       "pool_size": constraints.integer_at_least(2), "features": constraints.positive_integer,
+                       "fixation_reward": constraints.real}
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {self.pool!r}")
+        if self.fixation_reward < 0:
+            raise ValueError(f"fixation_reward must be >= 0, got {self.fixation_reward}")
+
+    @property
+    def observation_dim(self) -> int:
+        return 1 + 2 * self.features
+
+    @property
+    def horizon(self) -> int:
+        return 2 * self.trials
+
+    @property
+    def theta_names(self) -> tuple[str, ...]:
+        return ("rewarded", "punished")
+
+    def stimuli(self) -> Tensor:
+        """This task's pool ``[pool_size, features]`` float64."""
+        return stimulus_pool(self.pool_size, self.features, self.pool)
+
+    def sample_theta(self, episodes: int, generator: torch.Generator) -> Tensor:
+        """Two distinct pool indices per episode: the rewarded stimulus and the punished one."""
+        first = torch.randint(self.pool_size, (episodes,), generator=generator, device=generator.device)
+        offset = torch.randint(1, self.pool_size, (episodes,), generator=generator, device=generator.device)
+        return torch.stack([first, (first + offset) % self.pool_size], dim=1).to(torch.float64)
+
+    def initial_state(self, theta: Tensor, generator: torch.Generator) -> Tensor:
+        """``[E, 2]``: (stage: 0 fixation, 1 choice; 1 if the rewarded stimulus is on the left)."""
+        return torch.zeros(theta.shape[0], 2, dtype=torch.float64, device=theta.device)
+
+    def observe(self, state: Tensor, theta: Tensor) -> Tensor:
+        pool = self.stimuli().to(state.device)
+        choice = state[:, :1]
+        rewarded, punished = pool[theta[:, 0].long()], pool[theta[:, 1].long()]
+        left_good = state[:, 1:2]
+        left = left_good * rewarded + (1 - left_good) * punished
+        right = left_good * punished + (1 - left_good) * rewarded
+        return torch.cat([1 - choice, choice * left, choice * right], dim=1)
+
+    def oracle_features(self, theta: Tensor, state: Tensor) -> Tensor:
+        """What a privileged critic may see: the rewarded stimulus's features and the state ``[E, features + 2]``."""
+        return torch.cat([self.stimuli().to(state.device)[theta[:, 0].long()], state], dim=1)
+
+    @property
+    def oracle_dim(self) -> int:
+        return self.features + 2
+
+    def random_return(self) -> float:
+        """A random first action fixates with probability 1/3; a random choice nets zero."""
+        return float(self.discounts()[0::2].sum()) * self.fixation_reward / 3
+
+    def reward_bounds(self) -> tuple[float, float]:
+        return (-1.0, max(1.0, self.fixation_reward))
+
+    def transition(self, state, theta, action, t, generator):
+        choosing = state[:, 0] > 0.5
+        left_good = state[:, 1] > 0.5
+        side = torch.where(left_good, 1.0, -1.0).to(torch.float64)
+        means = torch.zeros(state.shape[0], 3, dtype=torch.float64, device=state.device)
+        means[:, FIXATE] = torch.where(choosing, 0.0, self.fixation_reward)
+        means[:, LEFT] = torch.where(choosing, side, 0.0)
+        means[:, RIGHT] = torch.where(choosing, -side, 0.0)
+        reward = means.gather(1, action[:, None]).squeeze(1)
+        order = (torch.rand(state.shape[0], generator=generator, dtype=torch.float64, device=state.device) < 0.5)
+        following = torch.stack([(~choosing).to(torch.float64), torch.where(choosing, state[:, 1], order.to(torch.float64))], 1)
+        return following, reward, means

@@ -1,0 +1,127 @@
+"""The Harlow task, its Bayes-optimal agent and the memoryless control."""
+
+from functools import lru_cache
+
+import numpy as np
+import pytest
+import torch
+
+from simlib import machines, tasks
+from simlib.behaviour import evaluate_play
+from simlib.errors import SimlibError
+from simlib.machines.harlow_agents import HarlowBayesAgent
+from simlib.traces import sample_traces
+
+
+def test_pools_are_disjoint_and_the_screen_shows_the_stimuli():
+    train, test = tasks.get("harlow"), tasks.get("harlow-test")
+    assert train.stimuli().shape == (1000, 8) and train.input_dim == 3 + 1 + 17
+    distances = torch.cdist(train.stimuli(), test.stimuli())
+    assert float(distances.min()) > 0 and torch.equal(train.stimuli(), tasks.get("harlow").stimuli())
+    generator = torch.Generator().manual_seed(0)
+    theta = train.sample_theta(20_000, generator)
+    assert bool((theta[:, 0] != theta[:, 1]).all())
+    state, x = train.reset(theta, generator)
+    assert torch.equal(train.decode_observation(x)[:, 0], torch.ones(20_000, dtype=torch.float64))
+    after = train.step(state, torch.zeros(20_000, dtype=torch.long), 0, generator)
+    assert torch.allclose(after.reward, torch.full((20_000,), 0.2, dtype=torch.float64))
+    screen = train.decode_observation(after.input)
+    pool = train.stimuli()
+    rewarded_left = torch.isclose(screen[:, 1:9], pool[theta[:, 0].long()]).all(1)
+    rewarded_right = torch.isclose(screen[:, 9:], pool[theta[:, 0].long()]).all(1)
+    assert bool((rewarded_left ^ rewarded_right).all()) and abs(float(rewarded_left.double().mean()) - 0.5) < 0.02
+    chose = train.step(after.state, torch.full((20_000,), 1, dtype=torch.long), 1, generator)
+    assert torch.equal(chose.reward, torch.where(rewarded_left, 1.0, -1.0).to(torch.float64))
+    with pytest.raises(SimlibError, match="pool"):
+        tasks.get("harlow", pool="validation")
+
+
+def _expectimax(task):
+    """The optimal value by enumerating histories of (order, action, reward), the binding's posterior by Bayes."""
+    gamma, bonus = task.discount, task.fixation_reward
+
+    def posterior(history) -> float:
+        """P(stimulus A is the rewarded one | history)."""
+        like = {True: 1.0, False: 1.0}
+        for a_left, action, reward in history:
+            if action == 0:
+                continue
+            picked_a = (action == 1) == a_left
+            for a_good in (True, False):
+                like[a_good] *= float(reward == (1 if picked_a == a_good else -1))
+        return like[True] / (like[True] + like[False])
+
+    @lru_cache(maxsize=None)
+    def fixation(history, left: int) -> float:
+        if left == 0:
+            return 0.0
+        ahead = 0.5 * choice(history, left, True) + 0.5 * choice(history, left, False)
+        return max(bonus + gamma * ahead, gamma * ahead)
+
+    @lru_cache(maxsize=None)
+    def choice(history, left: int, a_left: bool) -> float:
+        q = posterior(history)
+        best = gamma * fixation(history + ((a_left, 0, 0),), left - 1)
+        for action in (1, 2):
+            picked_a = (action == 1) == a_left
+            p_win = q if picked_a else 1 - q
+            value = 0.0
+            for reward, p in ((1, p_win), (-1, 1 - p_win)):
+                if p > 0:
+                    value += p * (reward + gamma * fixation(history + ((a_left, action, reward),), left - 1))
+            best = max(best, value)
+        return best
+
+    return fixation((), task.trials)
+
+
+@pytest.mark.parametrize("params", [dict(trials=1), dict(trials=3), dict(trials=4, discount=0.8, fixation_reward=0.5)])
+def test_bayes_agent_matches_enumeration(params):
+    task = tasks.get("harlow", pool_size=10, features=3, **params)
+    assert HarlowBayesAgent(task).expected_return() == pytest.approx(_expectimax(task), abs=1e-12)
+
+
+def test_bayes_agent_binds_in_one_shot_and_scores_every_step():
+    task = tasks.get("harlow-test")
+    opt = machines.load("opt:harlow-test")
+    returns, regret = evaluate_play(task, opt, 5000, seed=1, critic=opt, summed=True)
+    assert abs(returns.mean() - opt.expected_return()) < 4 * returns.std() / np.sqrt(5000)
+    assert np.abs(regret).max() < 1e-9
+    traces = sample_traces(task, {"m": opt}, 2000, seed=2, driver="m")
+    choices = traces["action"].values[:, 1::2]
+    rewards = traces["reward"].values[:, 1::2]
+    fixations = traces["action"].values[:, 0::2]
+    assert (fixations == 0).all() and (choices != 0).all()
+    assert (rewards[:, 1:] == 1).all() and abs((rewards[:, 0] == 1).mean() - 0.5) < 0.05
+
+
+def test_bayes_regret_prices_a_wrong_pick_and_a_skipped_fixation():
+    task = tasks.get("harlow", trials=3)
+    opt = machines.load("opt:harlow", task)
+    generator = torch.Generator().manual_seed(3)
+    theta = task.sample_theta(1, generator)
+    state, x = task.reset(theta, generator)
+    s = opt.initial_state(1)
+    q = opt.action_values(x, s)[0]
+    assert q[0] - q[1] == pytest.approx(0.2) and q[1] == q[2]
+    s = opt.read(x, s)
+    after = task.step(state, torch.tensor([0]), 0, generator)
+    q = opt.action_values(after.input, s)[0]
+    # an unknown binding: selecting reveals it (W_known(2) = 2.4), selecting neither leaves W_unknown(2) = 1.4
+    assert q[1] == q[2] and q[1] - q[0] == pytest.approx(1.0)
+    s = opt.read(after.input, s)
+    chose = task.step(after.state, torch.tensor([1]), 1, generator)
+    s = opt.read(chose.input, s)
+    screen = task.step(chose.state, torch.tensor([0]), 2, generator)
+    q = opt.action_values(screen.input, s)[0]
+    left_is_good = float(task.step(screen.state, torch.tensor([1]), 3, generator).reward) > 0
+    assert (q[1] - q[2]) == pytest.approx(2.0 if left_is_good else -2.0)
+    assert max(q[1], q[2]) - q[0] == pytest.approx(1.0)
+
+
+def test_the_memoryless_control_is_at_chance_after_the_first_trial():
+    task = tasks.get("harlow")
+    traces = sample_traces(task, {"m": machines.load("win-stay-side:harlow")}, 4000, seed=0, driver="m")
+    rewards = traces["reward"].values[:, 1::2]
+    assert (traces["action"].values[:, 0::2] == 0).all()
+    assert abs((rewards[:, 1:] == 1).mean() - 0.5) < 0.02
