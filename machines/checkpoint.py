@@ -4,7 +4,8 @@ Layout (format ``simlib-checkpoint`` version 2, see :mod:`simlib.formats`)::
 
     format, version        "simlib-checkpoint", 2
     written_by             {"simlib": ..., "torch": ..., "numpy": ...} (version 2 on)
-    architecture           {"kind": "lstm", "input_dim": int, "hidden": int, "output": family config}
+    architecture           {"kind": "lstm", "input_dim": int, "hidden": int, "output": family config,
+                            "layers": int (stacked LSTMs; absent: 1)}
     task                   the task's config (name and every parameter)
     state_dict             the current (final) weights
     snapshots              [{"step": int, "state_dict": {...}}, ...]; step 0 = the initial weights
@@ -39,6 +40,8 @@ VERSION = formats.CURRENT["checkpoint"]
 _REQUIRED = ("architecture", "task", "state_dict", "snapshots", "training")
 MAX_WIDTH = 1 << 16
 """Largest input or hidden width a checkpoint may record."""
+MAX_LAYERS = 8
+"""Most stacked LSTM layers a checkpoint may record."""
 MAX_INFLATED = 4 << 30
 """Largest uncompressed size of a checkpoint (bytes); a width-256 run with 20 snapshots is 50 MB."""
 
@@ -93,6 +96,9 @@ def schema_problem(payload: dict) -> str | None:
         value = architecture.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WIDTH:
             return f"architecture.{key} must be a whole number from 1 to {MAX_WIDTH}, got {value!r}"
+    layers = architecture.get("layers", 1)
+    if isinstance(layers, bool) or not isinstance(layers, int) or not 1 <= layers <= MAX_LAYERS:
+        return f"architecture.layers must be a whole number from 1 to {MAX_LAYERS}, got {layers!r}"
     if not isinstance(architecture.get("output"), dict):
         return "architecture.output must be an output family's config"
     snapshots = payload["snapshots"]
@@ -175,7 +181,7 @@ def build_machine(architecture: dict, seed: int = 0) -> RecurrentMachine:
     if architecture.get("kind") != "lstm":
         raise SimlibError(f"unknown architecture {architecture.get('kind')!r} in checkpoint")
     output = family_from_config(architecture["output"])
-    return lstm_agent(architecture["input_dim"], output, hidden=architecture["hidden"], seed=seed)
+    return lstm_agent(architecture["input_dim"], output, architecture["hidden"], seed, architecture.get("layers", 1))
 
 
 def machine_from_checkpoint(payload: dict, stage: str = "final", source: str = "checkpoint") -> RecurrentMachine:

@@ -3,11 +3,11 @@
 * :class:`HarlowBayesAgent` -- Bayes-optimal. Before the first selection both bindings of
   stimulus to role are equally likely; the first selection's reward reveals the binding (+1:
   the selected stimulus is the rewarded one; -1: the other is). The state is ``[known,
-  rewarded stimulus (features), last left, last right (features each), choosing, completed]``:
+  rewarded stimulus (features), last left, last right (features each), choosing, steps]``:
   whether the binding is known, the stimulus known to be rewarded, the screen the last choice
   was made on (its reward arrives with the next input), whether the last screen was a choice
-  screen, and the trials completed. It always fixates; it picks the stimulus nearest the
-  rewarded one (squared distance) once the binding is known, either side before.
+  screen, and the inputs read. It fixates at once and selects at once; it picks the stimulus
+  nearest the rewarded one (squared distance) once the binding is known, either side before.
 * :class:`SideWinStayAgent` -- the control with no memory of the episode's stimuli: win-stay
   lose-shift on the *side* of its last selection, blind to which stimulus is where, so it is at
   chance on every trial (the order is reshuffled).
@@ -27,18 +27,23 @@ def _screen(task: HarlowTask, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """``(choosing [B], left [B, d], right [B, d])`` of inputs ``x``: 1 where the stimuli are shown."""
     observation = task.decode_observation(x.to(torch.float64))
     d = task.features
-    return 1.0 - observation[:, 0], observation[:, 1 : 1 + d], observation[:, 1 + d :]
+    return 1.0 - observation[:, 0], observation[:, 1 : 1 + d], observation[:, 1 + d : 1 + 2 * d]
 
 
-def harlow_values(task: HarlowTask) -> tuple[Tensor, Tensor]:
-    """``(known [T + 1], unknown [T + 1])``: the value at a fixation step with n trials left, binding known or not."""
+def harlow_values(task: HarlowTask) -> dict[str, Tensor]:
+    """Values with n steps left (this one included), ``[T + 1]`` each: ``fixation_known``,
+    ``choice_known``, ``fixation_unknown``, ``choice_unknown`` (binding known or not)."""
     gamma, bonus = task.discount, task.fixation_reward
-    known = torch.zeros(task.trials + 1, dtype=torch.float64)
-    unknown = torch.zeros(task.trials + 1, dtype=torch.float64)
-    for n in range(1, task.trials + 1):
-        known[n] = bonus + gamma * (1.0 + gamma * known[n - 1])
-        unknown[n] = bonus + gamma * (gamma * known[n - 1])
-    return known, unknown
+    steps = task.horizon
+    table = {key: torch.zeros(steps + 1, dtype=torch.float64)
+             for key in ("fixation_known", "choice_known", "fixation_unknown", "choice_unknown")}
+    for n in range(1, steps + 1):
+        fk, ck, fu, cu = (table[key][n - 1] for key in ("fixation_known", "choice_known", "fixation_unknown", "choice_unknown"))
+        table["fixation_known"][n] = max(bonus + gamma * ck, gamma * fk)
+        table["choice_known"][n] = max(1.0 + gamma * fk, gamma * ck)
+        table["fixation_unknown"][n] = max(bonus + gamma * cu, gamma * fu)
+        table["choice_unknown"][n] = max(gamma * fk, gamma * cu)
+    return table
 
 
 def _between(table: Tensor, n: Tensor) -> Tensor:
@@ -60,8 +65,8 @@ class HarlowBayesAgent:
         self.state_dim = 3 * d + 3
         self.output = Policy(3)
         self.state_names = ("known", *(f"rewarded{i}" for i in range(d)), *(f"left{i}" for i in range(d)),
-                            *(f"right{i}" for i in range(d)), "choosing", "completed")
-        self.known_values, self.unknown_values = harlow_values(task)
+                            *(f"right{i}" for i in range(d)), "choosing", "steps")
+        self.values = harlow_values(task)
 
     def initial_state(self, batch: int) -> Tensor:
         return torch.zeros(batch, self.state_dim, dtype=torch.float64)
@@ -72,7 +77,7 @@ class HarlowBayesAgent:
 
     def read(self, x: Tensor, s: Tensor) -> Tensor:
         """Learn the binding from a selection's reward; keep the screen now shown."""
-        known, rewarded, left, right, was_choosing, completed = self._parts(s.to(torch.float64))
+        known, rewarded, left, right, was_choosing, steps = self._parts(s.to(torch.float64))
         action, reward = self.task.decode_input(x)
         picked_left, picked_right = action[:, LEFT] * was_choosing, action[:, RIGHT] * was_choosing
         chosen = picked_left[:, None] * left + picked_right[:, None] * right
@@ -83,33 +88,32 @@ class HarlowBayesAgent:
         rewarded = rewarded + learned[:, None] * (revealed - rewarded)
         known = known + learned
         choosing, new_left, new_right = _screen(self.task, x)
-        return torch.cat([known[:, None], rewarded, new_left, new_right, choosing[:, None],
-                          (completed + was_choosing)[:, None]], dim=1)
+        return torch.cat([known[:, None], rewarded, new_left, new_right, choosing[:, None], (steps + 1)[:, None]], dim=1)
 
     def step(self, x: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
         s = self.read(x, s)
         return self.policy(s), s
 
     def action_values_at(self, s: Tensor) -> Tensor:
-        """``Q*(b, a)`` ``[B, 3]`` in belief ``s`` (linear in ``known`` and ``completed`` between lattice points).
+        """``Q*(b, a)`` ``[B, 3]`` in belief ``s`` (linear in ``known`` and ``steps`` between lattice points).
 
-        With n trials left (this one included) and W the fixation values of :func:`harlow_values`:
-        at a fixation step, fixating is worth ``bonus + discount * C`` and the other actions
-        ``discount * C``, where the choice ahead is worth ``C = known + discount * W_known(n - 1)``;
-        at a choice step, selecting is worth ``+-known + discount * W_known(n - 1)`` (+ for the
-        stimulus nearer the rewarded one) and selecting neither ``discount * W(n - 1)`` of the
-        binding as it stands.
+        With n steps left after this one and the tables of :func:`harlow_values` (F: fixation,
+        C: choice, of the binding as it stands): at a fixation step, fixating is worth
+        ``bonus + discount * C(n)`` and looking away ``discount * F(n)``; at a choice step,
+        selecting is worth ``+-known + discount * F_known(n)`` (+ for the stimulus nearer the
+        rewarded one) and selecting neither ``discount * C(n)``.
         """
-        known, rewarded, left, right, choosing, completed = self._parts(s.to(torch.float64))
-        gamma, bonus, trials = self.task.discount, self.task.fixation_reward, self.task.trials
-        later = (trials - completed).clamp(1, trials) - 1
-        later_known, later_unknown = _between(self.known_values, later), _between(self.unknown_values, later)
-        ahead = known + gamma * later_known
-        fixation = torch.stack([bonus + gamma * ahead, gamma * ahead, gamma * ahead], dim=1)
+        known, rewarded, left, right, choosing, steps = self._parts(s.to(torch.float64))
+        gamma, bonus, horizon = self.task.discount, self.task.fixation_reward, self.task.horizon
+        n = (horizon - steps).clamp(0, horizon)
+        table = {key: _between(values, n) for key, values in self.values.items()}
+        fixation_later = known * table["fixation_known"] + (1 - known) * table["fixation_unknown"]
+        choice_later = known * table["choice_known"] + (1 - known) * table["choice_unknown"]
+        away = gamma * fixation_later
+        fixation = torch.stack([bonus + gamma * choice_later, away, away], dim=1)
         closer = ((right - rewarded).pow(2).sum(1) - (left - rewarded).pow(2).sum(1)).sign()
-        picks = known[:, None] * torch.stack([closer, -closer], dim=1) + gamma * later_known[:, None]
-        none = gamma * (known * later_known + (1 - known) * later_unknown)
-        choice = torch.cat([none[:, None], picks], dim=1)
+        picks = known[:, None] * torch.stack([closer, -closer], dim=1) + gamma * table["fixation_known"][:, None]
+        choice = torch.cat([(gamma * choice_later)[:, None], picks], dim=1)
         return choosing[:, None] * choice + (1 - choosing[:, None]) * fixation
 
     def action_values(self, x: Tensor, s: Tensor) -> Tensor:
@@ -121,7 +125,7 @@ class HarlowBayesAgent:
 
     def expected_return(self) -> float:
         """The Bayes-optimal expected return (reward units, the task's discount)."""
-        return float(self.unknown_values[self.task.trials])
+        return float(self.values["fixation_unknown"][self.task.horizon])
 
 
 class SideWinStayAgent:

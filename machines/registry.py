@@ -41,6 +41,7 @@ from simlib.machines.informative_agents import InformativeBayesAgent, Informativ
 from simlib.machines.rescorla_wagner import RescorlaWagnerAgent
 from simlib.machines.restless_agents import RestlessBayesAgent, RestlessThompsonAgent
 from simlib.machines.harlow_agents import HarlowBayesAgent, SideWinStayAgent
+from simlib.machines.maze_agents import MazeBayesAgent, MemorylessMazeAgent
 from simlib.machines.two_step_agents import HybridLearner, TwoStepBayesAgent
 from simlib.machines.beta_bernoulli import (
     CountPredictor,
@@ -74,6 +75,7 @@ from simlib.tasks import (
     NormalNormal,
     RestlessBandit,
     HarlowTask,
+    OneShotMaze,
     TwoStepTask,
 )
 
@@ -121,6 +123,7 @@ _KINDS: dict[str, Kind] = {
             RestlessBandit: RestlessBayesAgent,
             TwoStepTask: TwoStepBayesAgent,
             HarlowTask: HarlowBayesAgent,
+            OneShotMaze: MazeBayesAgent,
         },
     ),
     "posterior": Kind(
@@ -182,6 +185,10 @@ _KINDS: dict[str, Kind] = {
     "win-stay-side": Kind(
         "win-stay lose-shift on the side of the last selection, blind to the stimuli (Harlow's memoryless control)",
         {HarlowTask: SideWinStayAgent},
+    ),
+    "memoryless": Kind(
+        "the best policy of the current cell alone, no memory (Wang's feed-forward control on the maze)",
+        {OneShotMaze: MemorylessMazeAgent},
     ),
     "hybrid": Kind(
         "Daw et al.'s hybrid learner, w x model-based + (1 - w) x model-free; @W its weight (default 0.5)",

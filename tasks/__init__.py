@@ -15,6 +15,7 @@ from simlib.tasks.gaussian import GammaNormal, NormalGamma, NormalNormal
 from simlib.tasks.informative_arm import InformativeArmBandit
 from simlib.tasks.restless import RestlessBandit
 from simlib.tasks.harlow import HarlowTask
+from simlib.tasks.maze import OneShotMaze
 from simlib.tasks.mdp import MDPTask
 from simlib.tasks.two_step import TwoStepTask
 from simlib.tasks.registry import from_config, get, label, names, register, summary
@@ -29,6 +30,7 @@ __all__ = [
     "RestlessBandit",
     "HarlowTask",
     "MDPTask",
+    "OneShotMaze",
     "TwoStepTask",
     "DirichletCategorical",
     "GammaExponential",

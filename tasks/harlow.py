@@ -1,18 +1,23 @@
 """Wang et al. 2016's Harlow task (§3.2.2; Harlow 1949) in a form that trains on a CPU.
 
 Every episode draws two stimuli from a pool of random feature vectors; one of them is rewarded
-(+1) and the other punished (-1) for the whole episode. An episode is ``trials`` trials (Wang:
-at most 10) of two steps:
+(+1) and the other punished (-1) for the whole episode. A trial has two phases:
 
 1. **fixation** -- the screen shows only the fixation cross; action 0 (fixate) pays
-   ``fixation_reward`` (0.2), the others (look left, look right) pay nothing; either way the
-   stimuli appear next;
+   ``fixation_reward`` (0.2) and brings up the stimuli; the others (look left, look right)
+   pay nothing and leave the cross on the screen;
 2. **choice** -- the screen shows the two stimuli, left and right in an order drawn afresh
-   every trial; action 1 selects the left one, 2 the right one (its reward: +1 or -1), 0
-   selects neither (0). Then the next trial's fixation.
+   every trial; action 1 selects the left one, 2 the right one (its reward: +1 or -1) and the
+   next trial's fixation follows; action 0 selects neither and leaves the stimuli where they are.
 
-The observation is ``[cross, left stimulus (features), right stimulus (features)]`` (zeros where
-nothing is shown) and the input ``[one-hot(a), r, observation]``: Wang's a, r, x, no time.
+An episode lasts ``2 * trials`` steps, so an agent that fixates and selects at once completes
+``trials`` trials (Wang: at most 10 trials or 3 600 steps); one that dawdles completes fewer.
+
+The observation is ``[cross, left stimulus, right stimulus, centre stimulus]`` (``features``
+numbers each, zeros where nothing is shown) and the input ``[one-hot(a), r, observation]``:
+Wang's a, r, x, no time. The centre shows the stimulus just selected, on the fixation screen
+that follows, together with its reward: Wang's agent selects an image by turning until it is
+centred in its view, so it is looking at the image when the reward comes.
 
 What is simplified from Wang's 3-D screen: the 84 x 84 pixel screen, saccades of 4.4 degrees
 with momentum, holding the cross for four steps, the 10-step intertrial interval and the action
@@ -30,6 +35,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -75,7 +81,7 @@ class HarlowTask(MDPTask):
 
     @property
     def observation_dim(self) -> int:
-        return 1 + 2 * self.features
+        return 1 + 3 * self.features
 
     @property
     def horizon(self) -> int:
@@ -96,29 +102,35 @@ class HarlowTask(MDPTask):
         return torch.stack([first, (first + offset) % self.pool_size], dim=1).to(torch.float64)
 
     def initial_state(self, theta: Tensor, generator: torch.Generator) -> Tensor:
-        """``[E, 2]``: (stage: 0 fixation, 1 choice; 1 if the rewarded stimulus is on the left)."""
-        return torch.zeros(theta.shape[0], 2, dtype=torch.float64, device=theta.device)
+        """``[E, 3]``: (stage: 0 fixation, 1 choice; 1 if the rewarded stimulus is on the left;
+        the stimulus just selected, shown at the centre: +1 the rewarded, -1 the punished, 0 none)."""
+        return torch.zeros(theta.shape[0], 3, dtype=torch.float64, device=theta.device)
 
     def observe(self, state: Tensor, theta: Tensor) -> Tensor:
         pool = self.stimuli().to(state.device)
-        choice = state[:, :1]
+        choice, left_good, shown = state[:, :1], state[:, 1:2], state[:, 2:3]
         rewarded, punished = pool[theta[:, 0].long()], pool[theta[:, 1].long()]
-        left_good = state[:, 1:2]
         left = left_good * rewarded + (1 - left_good) * punished
         right = left_good * punished + (1 - left_good) * rewarded
-        return torch.cat([1 - choice, choice * left, choice * right], dim=1)
+        centre = (shown > 0) * rewarded + (shown < 0) * punished
+        return torch.cat([1 - choice, choice * left, choice * right, centre], dim=1)
 
     def oracle_features(self, theta: Tensor, state: Tensor) -> Tensor:
-        """What a privileged critic may see: the rewarded stimulus's features and the state ``[E, features + 2]``."""
+        """What a privileged critic may see: the rewarded stimulus's features and the state ``[E, features + 3]``."""
         return torch.cat([self.stimuli().to(state.device)[theta[:, 0].long()], state], dim=1)
 
     @property
     def oracle_dim(self) -> int:
-        return self.features + 2
+        return self.features + 3
 
     def random_return(self) -> float:
-        """A random first action fixates with probability 1/3; a random choice nets zero."""
-        return float(self.discounts()[0::2].sum()) * self.fixation_reward / 3
+        """The uniformly random policy's return: every selection nets zero on average, so only
+        fixations count (a Markov chain over the two phases)."""
+        at_fixation, total = 1.0, 0.0
+        for weight in self.discounts().tolist():
+            total += weight * at_fixation * self.fixation_reward / 3
+            at_fixation = at_fixation * 2 / 3 + (1 - at_fixation) * 2 / 3
+        return total
 
     def reward_bounds(self) -> tuple[float, float]:
         return (-1.0, max(1.0, self.fixation_reward))
@@ -133,5 +145,21 @@ class HarlowTask(MDPTask):
         means[:, RIGHT] = torch.where(choosing, -side, 0.0)
         reward = means.gather(1, action[:, None]).squeeze(1)
         order = (torch.rand(state.shape[0], generator=generator, dtype=torch.float64, device=state.device) < 0.5)
-        following = torch.stack([(~choosing).to(torch.float64), torch.where(choosing, state[:, 1], order.to(torch.float64))], 1)
+        fixated, selected = ~choosing & (action == FIXATE), choosing & (action != FIXATE)
+        shown = torch.where(selected, reward.sign(), torch.zeros_like(reward))
+        left = torch.where(fixated, order.to(torch.float64), state[:, 1])
+        following = torch.stack([(fixated | (choosing & ~selected)).to(torch.float64), left, shown], dim=1)
         return following, reward, means
+
+
+def selections(traces, trials: int) -> np.ndarray:
+    """Each trial's selection in closed-loop ``traces`` of a Harlow task: ``[E, trials]`` float64,
+    1 where the k-th selection of the episode was the rewarded stimulus, 0 the punished one, NaN
+    where the episode had fewer than k selections."""
+    rewards = traces["reward"].values
+    picked = np.abs(np.abs(rewards) - 1.0) < 1e-9
+    out = np.full((rewards.shape[0], trials), np.nan)
+    for episode, row in enumerate(rewards):
+        made = row[picked[episode]][:trials]
+        out[episode, : made.size] = made > 0
+    return out

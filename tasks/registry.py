@@ -17,6 +17,7 @@ from simlib.tasks.gaussian import GammaNormal, NormalGamma, NormalNormal
 from simlib.tasks.informative_arm import InformativeArmBandit
 from simlib.tasks.restless import TEST_VOLATILITIES, RestlessBandit
 from simlib.tasks.harlow import HarlowTask
+from simlib.tasks.maze import OneShotMaze
 from simlib.tasks.two_step import TwoStepTask
 
 
@@ -119,6 +120,12 @@ _REGISTRY: dict[str, TaskEntry] = {
         ),
         "harlow-test": (
             HarlowTask, "the Harlow task on the held-out stimulus pool (Wang's 1 000 held-out images)", {"pool": "test"}
+        ),
+        "one-shot-maze": (
+            OneShotMaze,
+            "Wang's one-shot navigation on a 13-cell I-maze: the goal (+10) in one of 4 alcoves, respawn after "
+            "each hit, local view; 60 steps",
+            {},
         ),
         "two-step": (
             TwoStepTask,

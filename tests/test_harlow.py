@@ -10,12 +10,13 @@ from simlib import machines, tasks
 from simlib.behaviour import evaluate_play
 from simlib.errors import SimlibError
 from simlib.machines.harlow_agents import HarlowBayesAgent
+from simlib.tasks.harlow import selections
 from simlib.traces import sample_traces
 
 
 def test_pools_are_disjoint_and_the_screen_shows_the_stimuli():
     train, test = tasks.get("harlow"), tasks.get("harlow-test")
-    assert train.stimuli().shape == (1000, 8) and train.input_dim == 3 + 1 + 17
+    assert train.stimuli().shape == (1000, 8) and train.input_dim == 3 + 1 + 25
     distances = torch.cdist(train.stimuli(), test.stimuli())
     assert float(distances.min()) > 0 and torch.equal(train.stimuli(), tasks.get("harlow").stimuli())
     generator = torch.Generator().manual_seed(0)
@@ -28,10 +29,16 @@ def test_pools_are_disjoint_and_the_screen_shows_the_stimuli():
     screen = train.decode_observation(after.input)
     pool = train.stimuli()
     rewarded_left = torch.isclose(screen[:, 1:9], pool[theta[:, 0].long()]).all(1)
-    rewarded_right = torch.isclose(screen[:, 9:], pool[theta[:, 0].long()]).all(1)
+    rewarded_right = torch.isclose(screen[:, 9:17], pool[theta[:, 0].long()]).all(1)
     assert bool((rewarded_left ^ rewarded_right).all()) and abs(float(rewarded_left.double().mean()) - 0.5) < 0.02
+    assert torch.equal(screen[:, 17:], torch.zeros(20_000, 8, dtype=torch.float64))
+    waited = train.step(after.state, torch.zeros(20_000, dtype=torch.long), 1, generator)
+    assert torch.equal(waited.reward, torch.zeros(20_000, dtype=torch.float64))
+    assert torch.equal(train.decode_observation(waited.input), screen)
     chose = train.step(after.state, torch.full((20_000,), 1, dtype=torch.long), 1, generator)
     assert torch.equal(chose.reward, torch.where(rewarded_left, 1.0, -1.0).to(torch.float64))
+    centre = train.decode_observation(chose.input)[:, 17:]
+    assert torch.equal(centre, screen[:, 1:9]) and bool((train.decode_observation(chose.input)[:, 0] == 1).all())
     with pytest.raises(SimlibError, match="pool"):
         tasks.get("harlow", pool="validation")
 
@@ -44,8 +51,6 @@ def _expectimax(task):
         """P(stimulus A is the rewarded one | history)."""
         like = {True: 1.0, False: 1.0}
         for a_left, action, reward in history:
-            if action == 0:
-                continue
             picked_a = (action == 1) == a_left
             for a_good in (True, False):
                 like[a_good] *= float(reward == (1 if picked_a == a_good else -1))
@@ -55,24 +60,23 @@ def _expectimax(task):
     def fixation(history, left: int) -> float:
         if left == 0:
             return 0.0
-        ahead = 0.5 * choice(history, left, True) + 0.5 * choice(history, left, False)
-        return max(bonus + gamma * ahead, gamma * ahead)
+        ahead = 0.5 * choice(history, left - 1, True) + 0.5 * choice(history, left - 1, False)
+        return max(bonus + gamma * ahead, gamma * fixation(history, left - 1))
 
     @lru_cache(maxsize=None)
     def choice(history, left: int, a_left: bool) -> float:
+        if left == 0:
+            return 0.0
         q = posterior(history)
-        best = gamma * fixation(history + ((a_left, 0, 0),), left - 1)
+        best = gamma * choice(history, left - 1, a_left)
         for action in (1, 2):
-            picked_a = (action == 1) == a_left
-            p_win = q if picked_a else 1 - q
-            value = 0.0
-            for reward, p in ((1, p_win), (-1, 1 - p_win)):
-                if p > 0:
-                    value += p * (reward + gamma * fixation(history + ((a_left, action, reward),), left - 1))
+            p_win = q if (action == 1) == a_left else 1 - q
+            value = sum(p * (reward + gamma * fixation(history + ((a_left, action, reward),), left - 1))
+                        for reward, p in ((1, p_win), (-1, 1 - p_win)) if p > 0)
             best = max(best, value)
         return best
 
-    return fixation((), task.trials)
+    return fixation((), task.horizon)
 
 
 @pytest.mark.parametrize("params", [dict(trials=1), dict(trials=3), dict(trials=4, discount=0.8, fixation_reward=0.5)])
@@ -89,10 +93,10 @@ def test_bayes_agent_binds_in_one_shot_and_scores_every_step():
     assert np.abs(regret).max() < 1e-9
     traces = sample_traces(task, {"m": opt}, 2000, seed=2, driver="m")
     choices = traces["action"].values[:, 1::2]
-    rewards = traces["reward"].values[:, 1::2]
     fixations = traces["action"].values[:, 0::2]
     assert (fixations == 0).all() and (choices != 0).all()
-    assert (rewards[:, 1:] == 1).all() and abs((rewards[:, 0] == 1).mean() - 0.5) < 0.05
+    picked = selections(traces, task.trials)
+    assert (picked[:, 1:] == 1).all() and abs(picked[:, 0].mean() - 0.5) < 0.05
 
 
 def test_bayes_regret_prices_a_wrong_pick_and_a_skipped_fixation():
@@ -103,11 +107,13 @@ def test_bayes_regret_prices_a_wrong_pick_and_a_skipped_fixation():
     state, x = task.reset(theta, generator)
     s = opt.initial_state(1)
     q = opt.action_values(x, s)[0]
-    assert q[0] - q[1] == pytest.approx(0.2) and q[1] == q[2]
+    # looking away leaves the cross up: fixating then is worth 0.2 + C_unknown(5) = 2.6, looking away F_unknown(5) = 1.6
+    assert q[0] - q[1] == pytest.approx(1.0) and q[1] == q[2]
     s = opt.read(x, s)
     after = task.step(state, torch.tensor([0]), 0, generator)
     q = opt.action_values(after.input, s)[0]
-    # an unknown binding: selecting reveals it (W_known(2) = 2.4), selecting neither leaves W_unknown(2) = 1.4
+    # an unknown binding with 4 steps after this one: selecting reveals it (then fixate, select right,
+    # fixate: F_known(4) = 2.4); selecting neither leaves the choice, unknown (C_unknown(4) = 1.4)
     assert q[1] == q[2] and q[1] - q[0] == pytest.approx(1.0)
     s = opt.read(after.input, s)
     chose = task.step(after.state, torch.tensor([1]), 1, generator)
@@ -122,6 +128,5 @@ def test_bayes_regret_prices_a_wrong_pick_and_a_skipped_fixation():
 def test_the_memoryless_control_is_at_chance_after_the_first_trial():
     task = tasks.get("harlow")
     traces = sample_traces(task, {"m": machines.load("win-stay-side:harlow")}, 4000, seed=0, driver="m")
-    rewards = traces["reward"].values[:, 1::2]
     assert (traces["action"].values[:, 0::2] == 0).all()
-    assert abs((rewards[:, 1:] == 1).mean() - 0.5) < 0.02
+    assert abs(selections(traces, task.trials)[:, 1:].mean() - 0.5) < 0.02

@@ -70,9 +70,11 @@ def cpu_state(module: nn.Module) -> dict:
     return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
 
 
-def architecture_of(task: Task, hidden: int) -> dict:
-    """The checkpoint's architecture record of the LSTM agent of width ``hidden`` for ``task``."""
-    return {"kind": "lstm", "input_dim": task.input_dim, "hidden": hidden, "output": task.output.config()}
+def architecture_of(task: Task, hidden: int, layers: int = 1) -> dict:
+    """The checkpoint's architecture record of the LSTM agent of width ``hidden`` for ``task``
+    (``layers`` is recorded only when the LSTM is stacked, so one-layer records keep their form)."""
+    record = {"kind": "lstm", "input_dim": task.input_dim, "hidden": hidden, "output": task.output.config()}
+    return record if layers == 1 else {**record, "layers": layers}
 
 
 def run_training(
@@ -98,7 +100,7 @@ def run_training(
         callback: called as ``callback(step, metrics)`` after every snapshot.
     """
     torch_device = resolve_device(device)
-    identity = {"task": task.config(), "architecture": architecture_of(task, settings.hidden), "settings": asdict(settings)}
+    identity = {"task": task.config(), "architecture": architecture_of(task, settings.hidden, settings.layers), "settings": asdict(settings)}
     objective = objective_for(torch_device)
     payload = _resume_or_start(Path(out), identity, torch_device, objective, settings, task.name)
     if payload["training"]["finished"]:

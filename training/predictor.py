@@ -36,9 +36,11 @@ class TrainSettings:
     hidden: int = 32
     snapshot_every: int = 200
     eval_episodes: int = 500
+    layers: int = 1
+    """Stacked LSTM layers of width ``hidden`` (Wang's Harlow agents: 1 or 2)."""
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch", "hidden", "snapshot_every", "eval_episodes"):
+        for name in ("steps", "batch", "hidden", "snapshot_every", "eval_episodes", "layers"):
             if getattr(self, name) < 1:
                 raise SimlibError(f"{name} must be at least 1, got {getattr(self, name)}")
         require_seed(self.seed, MAX_SEED)
@@ -57,6 +59,7 @@ class TrainSettings:
         return (
             f"simlib train {task_name} --steps {self.steps} --batch {self.batch} --lr {self.lr} "
             f"--seed {self.seed} --hidden {self.hidden} --snapshot-every {self.snapshot_every}"
+            + (f" --layers {self.layers}" if self.layers != 1 else "")
         )
 
 
@@ -95,7 +98,7 @@ class LogLossObjective:
 
     def __init__(self, task: Task, settings: TrainSettings, device: torch.device) -> None:
         self.task, self.batch = task, settings.batch
-        self.agent = lstm_agent(task.input_dim, task.output, hidden=settings.hidden, seed=settings.seed).to(device)
+        self.agent = lstm_agent(task.input_dim, task.output, settings.hidden, settings.seed, settings.layers).to(device)
         self.auxiliary = torch.nn.Module()
         self.evaluator = _Evaluator(task, settings.eval_episodes, settings.seed, device)
         self.metrics = (self.evaluator.metric,)
