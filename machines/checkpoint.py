@@ -163,7 +163,9 @@ def keep_final_snapshot(payload: dict) -> dict:
     if not payload["training"]["finished"]:
         raise SimlibError("only a finished run's snapshots can be pruned")
     final = payload["training"]["step"]
-    return {**payload, "snapshots": [snap for snap in payload["snapshots"] if snap["step"] == final]}
+    command = payload["training"]["command"]
+    training = {**payload["training"], "command": command if command.endswith(" --final-only") else f"{command} --final-only"}
+    return {**payload, "training": training, "snapshots": [snap for snap in payload["snapshots"] if snap["step"] == final]}
 
 
 def _why(error: Exception) -> str:

@@ -12,6 +12,8 @@ output folder::
     choices.nc                          Figure 3: per-trial choices on the informative-arm bandit
     fit.nc                              Figure 4c: per-episode Rescorla-Wagner fits on restless-bandit-test
     stays.nc                            Figure 5: two-step stay probabilities, regressions, hybrid fits
+    runs/harlow-layersL-seedS.pt        Figure 6: more runs of the Harlow recipe, one and two LSTMs
+    harlow.nc, maze.nc                  Figures 6 and 7: Harlow accuracy by trial and seed, maze latencies
     compare/TASK-STAGE.json             simlib compare rnn:TASK opt:TASK, untrained and trained
     regret.csv, cross.csv, compare.csv  the tables; figure2.png ... figure4.png, results-wang2016.md
 """
@@ -33,11 +35,15 @@ from simlib.pipeline.wang2016_design import (
     RASTER,
     RESTLESS,
     RESTLESS_TEST,
+    HARLOW,
+    MAZE,
     STRUCTURED,
     TWO_STEP,
 )
 from simlib.pipeline.wang2016_jobs import ChoicesJob, ComparisonJob, CurveJob, FitJob, RasterJob
 from simlib.pipeline.wang2016_report import write_report
+from simlib.pipeline.wang2016_harlow import HarlowJob, seed_jobs
+from simlib.pipeline.wang2016_maze import MazeJob
 from simlib.pipeline.wang2016_two_step import StayJob
 from simlib.task import Task
 from simlib.training.predictor import TrainSettings
@@ -50,7 +56,9 @@ class WangSettings:
 
     ``episodes``: own-play episodes per (agent, test task) for the regret curves (Wang: 150);
     ``raster_episodes``: Figure 2b; ``fit_episodes``: Figure 4c's per-episode fits;
-    ``stay_episodes``: Figure 5's two-step episodes per agent;
+    ``stay_episodes``: Figure 5's two-step episodes per agent; ``harlow_seeds``: runs of the
+    Harlow recipe per architecture (one and two LSTMs) for Figure 6's share at ceiling;
+    ``mdp_episodes``: held-out episodes per agent for Figures 6 and 7;
     ``compare_episodes``: each ``simlib compare``; ``steps``/``hidden``/``batch``: retrain every
     agent with its recipe overridden (None: the shipped agents); ``gittins``: include the Gittins
     baseline.
@@ -60,6 +68,8 @@ class WangSettings:
     raster_episodes: int = 300
     fit_episodes: int = 2000
     stay_episodes: int = 5000
+    harlow_seeds: int = 5
+    mdp_episodes: int = 2000
     compare_episodes: int = 500
     steps: int | None = None
     hidden: int | None = None
@@ -76,34 +86,42 @@ class WangSettings:
         iterations and no Gittins baseline (its index table at discount 0.99 takes two CPU minutes):
         the whole pipeline in about a minute on a CPU."""
         base = {"episodes": 60, "raster_episodes": 20, "fit_episodes": 40, "stay_episodes": 40, "compare_episodes": 25,
+                "harlow_seeds": 1, "mdp_episodes": 20,
                 "steps": 4, "hidden": 8, "batch": 16, "gittins": False,
                 "phi_steps": QUICK_PHI_STEPS}
         return cls(**{**base, **overrides})
 
     def __post_init__(self) -> None:
-        if min(self.episodes, self.raster_episodes, self.fit_episodes, self.stay_episodes) < 2 or self.compare_episodes < 10:
-            raise simlib.SimlibError("reproduce wang2016 needs at least 2 episodes per curve and 10 per comparison")
+        if min(self.episodes, self.raster_episodes, self.fit_episodes, self.stay_episodes, self.mdp_episodes) < 2 \
+                or self.compare_episodes < 10 or self.harlow_seeds < 1:
+            raise simlib.SimlibError(
+                "reproduce wang2016 needs at least 2 episodes per curve, 10 per comparison and 1 Harlow seed")
 
 
 def plan(settings: WangSettings, out: str | Path) -> list[Job]:
     """Every job of the reproduction into ``out``, in the order a single process runs them:
-    the agents, every agent's curves on its test tasks and the baselines', Figures 2b, 3, 4c and 5's
-    data, and each agent's comparison with opt, untrained and trained. Pure: reads the
+    the agents and the further Harlow runs, every agent's curves on its test tasks and the
+    baselines', Figures 2b, 3, 4c, 5, 6 and 7's data, and each agent's comparison with opt, untrained and trained. Pure: reads the
     recipes, writes nothing."""
     out = Path(out)
     trains = [_train_job(settings, out, name) for name in AGENT_TASKS]
     needs = {job.name: (job.id,) for job in trains}
+    harlow_runs = seed_jobs(out, _recipe(settings, task_registry.get(HARLOW)), settings.harlow_seeds,
+                            settings.device, settings.threads)
     curves = [CurveJob(out, f"rnn:{name}", test, settings.episodes, needs[name]) for name in STRUCTURED for test in STRUCTURED]
     curves += [CurveJob(out, kind, test, settings.episodes) for test, kinds in BASELINES.items() if test != INFORMATIVE
                for kind in kinds if kind != "gittins" or settings.gittins]
     curves += [CurveJob(out, f"rnn:{name}", name, settings.episodes, needs[name]) for name in (INFORMATIVE, RESTLESS)]
     return [
         *trains,
+        *harlow_runs,
         *curves,
         RasterJob(out, RASTER, settings.raster_episodes, needs[RASTER]),
         ChoicesJob(out, INFORMATIVE, BASELINES[INFORMATIVE], settings.episodes, needs[INFORMATIVE]),
         FitJob(out, RESTLESS, RESTLESS_TEST, settings.fit_episodes, needs[RESTLESS]),
         StayJob(out, settings.stay_episodes, needs[TWO_STEP]),
+        HarlowJob(out, settings.harlow_seeds, settings.mdp_episodes, needs[HARLOW] + tuple(job.id for job in harlow_runs)),
+        MazeJob(out, settings.mdp_episodes, needs[MAZE]),
         *(ComparisonJob(out, name, stage, settings.compare_episodes, settings.threads, needs[name], settings.phi_steps)
           for name in AGENT_TASKS for stage in ("init", "final")),
     ]

@@ -17,7 +17,9 @@ RASTER = "dependent-bandit-medium"
 BANDIT_TASKS = (*STRUCTURED, INFORMATIVE, RESTLESS)
 """The bandit tasks that have an agent (§3.1)."""
 TWO_STEP = "two-step"
-MDP_TASKS = (TWO_STEP,)
+HARLOW, HARLOW_TEST = "harlow", "harlow-test"
+MAZE = "one-shot-maze"
+MDP_TASKS = (TWO_STEP, HARLOW, MAZE)
 """The Markov decision problems that have an agent (§3.2)."""
 AGENT_TASKS = (*BANDIT_TASKS, *MDP_TASKS)
 TWO_STEP_AGENTS = ("rnn", "opt", "model-based", "model-free")

@@ -26,6 +26,8 @@ from simlib.pipeline.wang2016_design import (
     TRAINING_VOLATILITY_GAP,
 )
 from simlib.pipeline.wang2016_jobs import run_path
+from simlib.pipeline.wang2016_harlow import section as harlow_section
+from simlib.pipeline.wang2016_maze import section as maze_section
 from simlib.pipeline.wang2016_two_step import section as two_step_section
 from simlib.plots.bandit_curves import choice_shares, learning_rate_scatter, pull_raster, regret_curves, regret_matrix
 from simlib.rescorla_wagner_fit import learning_rate_regression
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 
 def write_report(out: Path, settings: WangSettings, seconds: float) -> dict[str, Path]:
     """Every table, figure and the page from the evaluations in ``out`` (the curves, the
-    comparisons and Figures 2b, 3, 4c and 5's data), made with ``settings`` in ``seconds``."""
+    comparisons and Figures 2b, 3, 4c, 5, 6 and 7's data), made with ``settings`` in ``seconds``."""
     files: dict[str, Path] = {}
     curves = {test: _curves_of(out, test) for test in (*STRUCTURED, INFORMATIVE, RESTLESS)}
     raster, choices, fit = (read_dataset(out / f"{name}.nc") for name in ("raster", "choices", "fit"))
@@ -72,7 +74,10 @@ def write_report(out: Path, settings: WangSettings, seconds: float) -> dict[str,
     files["simulation"] = save_figure(_simulation_figure(comparisons), out / "simulation.png")
     files["fit"] = _csv(out / "fit.csv", [{"agent": a, "episodes": g, **r} for (a, g), r in regressions.items()])
     files["figure5"], two_step = two_step_section(out, read_dataset(out / "stays.nc"))
-    page = _page(out, provenance(settings, seconds), rows, matrix, opt_row, choices, regressions, comparisons, two_step)
+    files["figure6"], harlow = harlow_section(out, read_dataset(out / "harlow.nc"))
+    files["figure7"], maze = maze_section(out, read_dataset(out / "maze.nc"))
+    page = _page(out, provenance(settings, seconds), rows, matrix, opt_row, choices, regressions, comparisons,
+                 [*two_step, *harlow, *maze])
     files["page"] = write_text(out / "results-wang2016.md", page)
     return files
 
@@ -208,7 +213,7 @@ def _fmt(value, digits: int = 3) -> str:
     return f"{value:.{digits}g}" if abs(value) < 1e4 else f"{value:.3e}"
 
 
-def _page(out: Path, provenance: dict, rows, matrix, opt_row, choices, regressions, comparisons, two_step) -> str:
+def _page(out: Path, provenance: dict, rows, matrix, opt_row, choices, regressions, comparisons, mdps) -> str:
     settings = provenance["settings"]
     lines = [
         "# Wang et al. 2016's tasks against exact Bayes-optimal agents",
@@ -224,7 +229,9 @@ def _page(out: Path, provenance: dict, rows, matrix, opt_row, choices, regressio
         "informative arm's reward is one-hot over the 11 distinct payouts; inputs are the previous reward, the "
         "one-hot previous action and t / T. In the two-step task the agent also acts at the second stage, where "
         "either action collects the state's reward (Wang's second-stage states have no choice); its input adds the "
-        "one-hot state. The objective is the undiscounted return; agents were trained with the "
+        "one-hot state. Harlow's images are random feature vectors and its saccades single actions, its maze a "
+        "13-cell I-maze seen through a 5 x 5 window (the docstrings of `simlib.tasks.harlow` and `simlib.tasks.maze` "
+        "list every simplification). The objective is the undiscounted return; agents were trained with the "
         "discount their checkpoints record.",
         "",
         "## The agents",
@@ -267,7 +274,7 @@ def _page(out: Path, provenance: dict, rows, matrix, opt_row, choices, regressio
               "| agent | episodes | slope | R² | p | n |", "|---|---|---|---|---|---|"]
     for (agent, group), r in regressions.items():
         lines.append(f"| {agent} | {group} | {_fmt(r['slope'])} | {_fmt(r['r2'])} | {_fmt(r['p_value'])} | {r['n']} |")
-    lines += ["", "![Figure 4c](figure4c.png)", "", *two_step, "## `simlib compare rnn:TASK opt:TASK`, untrained beside trained", "",
+    lines += ["", "![Figure 4c](figure4c.png)", "", *mdps, "## `simlib compare rnn:TASK opt:TASK`, untrained beside trained", "",
               "Behaviour: |return(rnn) − return(opt)| with its paired SE; D_s, D_o on held-out episodes "
               "(D_o: the pseudo-return gap along the traced stream); shuffled: the chance level of D_s.", "",
               "| task | stage | return gap ± SE | rnn Bayes regret/step | D_s rnn→opt | D_o rnn→opt | D_s opt→rnn | D_o opt→rnn | shuffled D_s |",
@@ -279,5 +286,5 @@ def _page(out: Path, provenance: dict, rows, matrix, opt_row, choices, regressio
             f"{_fmt(c['d_s_opt_to_rnn'])} | {_fmt(c['d_o_opt_to_rnn'])} | {_fmt(c['shuffled_d_s_rnn_to_opt'])} |"
         )
     lines += ["", "![behaviour and simulation](simulation.png)", "", "Data: `regret.csv`, `cross.csv`, `compare.csv`, `fit.csv`, `curves/*/*.nc`, `raster.nc`, "
-              "`choices.nc`, `fit.nc`, `stays.nc`.", ""]
+              "`choices.nc`, `fit.nc`, `stays.nc`, `harlow.nc`, `maze.nc`.", ""]
     return "\n".join(lines)

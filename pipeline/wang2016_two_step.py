@@ -78,6 +78,19 @@ class StayJob(DatasetJob):
         )
 
 
+SEPARATED = 100.0
+"""A logistic coefficient's standard error beyond this means the fit diverged (separation)."""
+
+
+def _se(value: float) -> str:
+    return "–" if not np.isfinite(value) else f"{value:.3f}"
+
+
+def _coefficient(estimate) -> str:
+    value, se = (float(v) for v in estimate)
+    return "diverges (separation)" if not np.isfinite(se) or se > SEPARATED else f"{value:.2f} ± {se:.2f}"
+
+
 def section(out: Path, stays: xr.Dataset) -> tuple[Path, list[str]]:
     """Figure 5 (``figure5.png``) and the page's lines about it."""
     figure = grouped_bars(stays["stay"], stays["stay_se"], "Figure 5: stay probability after each kind of trial",
@@ -92,7 +105,9 @@ def section(out: Path, stays: xr.Dataset) -> tuple[Path, list[str]]:
         "likelihood to each agent's first-stage choices (w = 1: model-based, w = 0: model-free). Wang: the meta-RL "
         "agent shows a \"perfectly model-based\" profile. opt is the exact Bayes-optimal agent: it counts the "
         "evidence of the whole episode, so one rare-transition outcome that contradicts its belief switches its "
-        "choice only when the evidence was balanced; after outcomes that confirm its choice it always stays.", "",
+        "choice only when the evidence was balanced; after outcomes that confirm its choice it always stays. Where "
+        "a cell's stay probability is exactly 0 or 1 the logistic coefficients diverge (separation; shown as such); "
+        "a fitted w at a bound has no standard error (–).", "",
         f"| agent | return ± SE | {header} | reward × transition ± SE | reward ± SE | hybrid w ± SE |",
         "|---|---|" + "---|" * (len(stays['cell']) + 3),
     ]
@@ -103,6 +118,6 @@ def section(out: Path, stays: xr.Dataset) -> tuple[Path, list[str]]:
         reward = row["regression"].sel(term="reward").values
         w = row["hybrid"].sel(parameter="w").values
         lines.append(f"| {label} | {float(row['return']):.3f} ± {float(row['return_se']):.3f} | {cells} | "
-                     f"{inter[0]:.2f} ± {inter[1]:.2f} | {reward[0]:.2f} ± {reward[1]:.2f} | {w[0]:.3f} ± {w[1]:.3f} |")
+                     f"{_coefficient(inter)} | {_coefficient(reward)} | {w[0]:.3f} ± {_se(w[1])} |")
     lines += ["", "![Figure 5](figure5.png)", ""]
     return path, lines

@@ -170,3 +170,16 @@ def random_walk_values(task: OneShotMaze, goal: int) -> np.ndarray:
         q = hit * (task.goal_reward + task.discount * after_hit) + ~hit * task.discount * v[t + 1][maze.step]
         v[t] = q.mean(-1)
     return v
+
+
+def hit_latencies(traces, hits: int = 4) -> np.ndarray:
+    """Steps from each (re)spawn to the goal in closed-loop ``traces`` of the maze: ``[E, hits]``
+    float64, column k the k-th hit's latency (the first from the episode's start, later ones
+    from the respawn after the previous hit), NaN where the episode had fewer hits."""
+    rewards = traces["reward"].values
+    out = np.full((rewards.shape[0], hits), np.nan)
+    for episode, row in enumerate(rewards):
+        times = np.flatnonzero(row > 0)[:hits]
+        starts = np.concatenate([[-1], times[:-1]])
+        out[episode, : times.size] = times - starts
+    return out

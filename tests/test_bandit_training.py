@@ -125,7 +125,7 @@ def test_cli_trains_a_bandit_agent_and_keeps_only_the_ends(tmp_path, capsys):
     assert code == 0 and "expected return" in capsys.readouterr().out
     payload = torch.load(out, weights_only=True)
     assert [snap["step"] for snap in payload["snapshots"]] == [4]
-    assert "--entropy 0.01" in payload["training"]["command"]
+    assert "--entropy 0.01" in payload["training"]["command"] and payload["training"]["command"].endswith(" --final-only")
     assert main(["train", "beta-bernoulli", "--entropy", "0.1", "--out", str(tmp_path / "z.pt")]) == 2
 
 

@@ -50,7 +50,7 @@ def test_compare_with_an_explicit_task_and_components(capsys):
 
 def test_listings(capsys):
     code, out, _ = run(capsys, "tasks")
-    assert code == 0 and out.startswith("bernoulli-bandit") and len(out.splitlines()) == len(tasks.names()) == 23
+    assert code == 0 and out.startswith("bernoulli-bandit") and len(out.splitlines()) == len(tasks.names()) == 26
     assert "\nbeta-bernoulli " in out and "\ngaussian-bandit-noisy " in out
     code, out, _ = run(capsys, "machines")
     assert code == 0 and "opt:beta-bernoulli" in out and "history:beta-bernoulli" in out

@@ -11,7 +11,8 @@ import xarray as xr
 from simlib.cli.app import main
 from simlib.pipeline.wang2016_design import AGENT_TASKS, STRUCTURED
 
-FIGURES = ("figure2.png", "figure2b.png", "figure2f.png", "figure3.png", "figure4c.png")
+FIGURES = ("figure2.png", "figure2b.png", "figure2f.png", "figure3.png", "figure4c.png", "figure5.png", "figure6.png",
+           "figure7.png")
 
 
 def run(capsys, *argv):
@@ -50,6 +51,14 @@ def test_quick_run_measures_what_it_claims(wang_run):
     assert float(choices["share"].sel(agent="thompson", choice="informative").sum()) == 0.0
     report = json.loads((wang_run / "compare" / "dependent-bandit-final.json").read_text())
     assert report["b"] == "opt:dependent-bandit" and report["behaviour"]["returns"]["b"] > 60
+    stays = xr.open_dataset(wang_run / "stays.nc")
+    opt_stays = stays["stay"].sel(agent="opt").values
+    assert opt_stays[0] == 1.0 and opt_stays[3] == 1.0
+    harlow = xr.open_dataset(wang_run / "harlow.nc")
+    assert (harlow["reference_accuracy"].sel(agent="opt").values[1:] == 1.0).all()
+    assert harlow["later_accuracy"].shape == (2, 1) and list(harlow["step"].values) == [0, 1, 2, 3, 4]
+    maze = xr.open_dataset(wang_run / "maze.nc")
+    assert maze["reached"].sel(agent="opt").values[0] == 1.0
 
 
 def test_a_finished_wang_run_is_not_redone(wang_run, capsys):

@@ -91,7 +91,7 @@ class ActorCriticSettings(TrainSettings):
         per_step = " --per-step-critic" if self.per_step_critic else ""
         return (
             f"{super().command(task_name)} --entropy {self.entropy} --trace-decay {self.trace_decay}{estimator}"
-            f"{critic}{per_step}{discount} --final-only"
+            f"{critic}{per_step}{discount}"
         )
 
 

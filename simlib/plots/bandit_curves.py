@@ -101,20 +101,45 @@ def learning_rate_scatter(volatility: np.ndarray, fits: Mapping[str, np.ndarray]
     return figure
 
 
-def grouped_bars(values: xr.DataArray, errors: xr.DataArray, title: str, ylabel: str) -> Figure:
+def grouped_bars(
+    values: xr.DataArray, errors: xr.DataArray, title: str, ylabel: str, ylim: tuple[float, float] = (0.0, 1.05)
+) -> Figure:
     """One panel per agent (``values``' first dim), one bar per group (its second dim) with
-    ``errors`` as error bars: Wang's Figure 5 layout for stay probabilities."""
+    ``errors`` as error bars: Wang's Figure 5 layout for stay probabilities, Figure 7's latencies."""
     agents, groups = values.dims
     count = values.sizes[agents]
-    figure, axes = plt.subplots(1, count, figsize=(2.6 * count, 3.0), sharey=True, squeeze=False)
+    figure, axes = plt.subplots(1, count, figsize=(3.3 * count, 3.0), sharey=True, squeeze=False)
     colours = plt.get_cmap("tab10").colors
     labels = [str(g) for g in values[groups].values]
     for ax, agent in zip(axes[0], values[agents].values):
         ax.bar(range(len(labels)), values.sel({agents: agent}).values, yerr=errors.sel({agents: agent}).values,
                color=[colours[i % len(colours)] for i in range(len(labels))], capsize=3)
         ax.set_xticks(range(len(labels)), [label.replace(" ", "\n") for label in labels], fontsize=7)
-        ax.set(title=str(agent), ylim=(0, 1.05))
+        ax.set(title=str(agent), ylim=ylim)
     axes[0][0].set_ylabel(ylabel)
     figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def accuracy_by_trial(curves: Mapping[str, np.ndarray], runs: Mapping[str, np.ndarray], ceiling: float) -> Figure:
+    """Left: a probability per trial for each labelled curve (labels starting ``"rnn step"`` shaded
+    from light to dark in order, the others in colour); right: one point per run and group, with
+    the ``ceiling`` as a line (Wang's Figure 6)."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [2, 1]})
+    steps = [label for label in curves if label.startswith("rnn step")]
+    shades = plt.get_cmap("Blues")(np.linspace(0.3, 1.0, max(len(steps), 1)))
+    others = iter(plt.get_cmap("tab10").colors[1:])
+    for label, values in curves.items():
+        trial = np.arange(1, len(values) + 1)
+        colour = shades[steps.index(label)] if label in steps else next(others)
+        left.plot(trial, values, marker="o", ms=3, color=colour, label=label, lw=1.2)
+    left.set(xlabel="trial", ylabel="P(select the rewarded stimulus)", ylim=(0, 1.05), title="held-out stimuli")
+    left.legend(fontsize=6, frameon=False, ncol=2)
+    for i, (label, values) in enumerate(runs.items()):
+        right.scatter(np.full(len(values), i) + np.linspace(-0.15, 0.15, len(values)), values, s=18)
+    right.axhline(ceiling, color="grey", ls="--", lw=1)
+    right.set_xticks(range(len(runs)), list(runs))
+    right.set(ylabel="accuracy on trials 2+", ylim=(0, 1.05), title="training runs")
     figure.tight_layout()
     return figure
