@@ -21,14 +21,20 @@ from simlib import SimlibError, machines, tasks
 from simlib.behaviour import evaluate_play
 from simlib.pipeline.wang2016_design import AGENT_TASKS, baseline_spec
 
-TASKS = AGENT_TASKS
+TASKS = (*AGENT_TASKS, "harlow-test")
 KINDS = ("opt", "rnn", "rnn@init", "gittins", "thompson", "ucb", "rescorla-wagner@0.2", "rescorla-wagner@0.8",
-         "model-based", "model-free", "hybrid")
+         "model-based", "model-free", "hybrid", "win-stay-side", "memoryless")
 BAR = 0.97
+
+
+TRAINED_ON = {"harlow-test": "harlow", "restless-bandit-test": "restless-bandit"}
+"""Test distributions: their rnn is the agent of the training distribution."""
 
 
 def available(kind: str, task_name: str):
     try:
+        if kind.startswith("rnn"):
+            return machines.load(baseline_spec(kind, TRAINED_ON.get(task_name, task_name)))
         return machines.load(baseline_spec(kind, task_name))
     except SimlibError:
         return None

@@ -476,12 +476,15 @@ PAPERS = ("mikulik2020", "wang2016")
 @app.command("reproduce")
 def reproduce_command(
     paper: Annotated[
-        str, typer.Argument(help="mikulik2020 (meta-trained agents implement Bayes-optimal agents) or wang2016 (bandits).")
+        str, typer.Argument(help="mikulik2020 (meta-trained agents implement Bayes-optimal agents) or wang2016 (bandits, MDPs).")
     ] = "mikulik2020",
     tasks: Annotated[
         Optional[str], typer.Option(help="Comma-separated task names or groups: all, prediction, bandit [all].")
     ] = None,
-    seeds: Annotated[Optional[int], typer.Option(min=1, help="Training runs (seeds 0..S-1) per task [10 | quick 2].")] = None,
+    seeds: Annotated[
+        Optional[int],
+        typer.Option(min=1, help="Training runs (seeds 0..S-1) per task [10 | quick 2]; wang2016: per Harlow architecture [5 | 1]."),
+    ] = None,
     episodes: Annotated[Optional[int], typer.Option(min=10, help="Episodes per comparison [500 | quick 100].")] = None,
     steps: Annotated[
         Optional[int], typer.Option(min=1, help="Override every recipe's training steps [shipped recipes | quick 30].")
@@ -509,16 +512,16 @@ def reproduce_command(
 ) -> None:
     """Reproduce a paper. mikulik2020: train every task's agents over seeds, compare init and final
     with Opt in both directions, write results.nc/.csv, Figure 4 and Figures 1-3 per task.
-    wang2016: Wang et al.'s bandit experiments with exact Bayes-optimal yardsticks (results-wang2016.md)."""
+    wang2016: Wang et al.'s bandit and MDP experiments with exact Bayes-optimal yardsticks (results-wang2016.md)."""
     if paper not in PAPERS:
         raise SimlibError(f"unknown paper {paper!r}{did_you_mean(paper, PAPERS)}; use one of {', '.join(PAPERS)}")
     require_writable_folder(out)
     _require_device(device)
     executor = _executor(backend, address, gpus_per_job)
     if paper == "wang2016":
-        if tasks is not None or seeds is not None or widths is not None or not train:
-            raise SimlibError("--tasks, --seeds, --widths and --no-train apply to mikulik2020 only")
-        _reproduce_wang(episodes, steps, device, threads, out, quick, executor)
+        if tasks is not None or widths is not None or not train:
+            raise SimlibError("--tasks, --widths and --no-train apply to mikulik2020 only")
+        _reproduce_wang(episodes, steps, seeds, device, threads, out, quick, executor)
         return
     chosen_widths = _widths(widths)
     from simlib.cli.report_text import reproduce_text
@@ -559,12 +562,14 @@ def _executor(backend: str, address: str | None, gpus_per_job: float | None):
 
 
 def _reproduce_wang(
-    episodes: int | None, steps: int | None, device: str, threads: int | None, out: Path, quick: bool, executor
+    episodes: int | None, steps: int | None, seeds: int | None, device: str, threads: int | None, out: Path, quick: bool,
+    executor,
 ) -> None:
     from simlib.cli.report_text import wang_text
     from simlib.pipeline.wang2016 import WangReproduction, WangSettings
 
-    given = {key: value for key, value in {"episodes": episodes, "steps": steps}.items() if value is not None}
+    given = {key: value for key, value in {"episodes": episodes, "steps": steps, "harlow_seeds": seeds}.items()
+             if value is not None}
     given.update(device=device, threads=threads)
     settings = WangSettings.quick(**given) if quick else WangSettings(**given)
     files = WangReproduction(settings, out, log=lambda line: typer.echo(line, err=True), executor=executor).run()

@@ -73,7 +73,8 @@ def write_report(out: Path, settings: WangSettings, seconds: float) -> dict[str,
     files["compare"] = _csv(out / "compare.csv", comparisons)
     files["simulation"] = save_figure(_simulation_figure(comparisons), out / "simulation.png")
     files["fit"] = _csv(out / "fit.csv", [{"agent": a, "episodes": g, **r} for (a, g), r in regressions.items()])
-    files["figure5"], two_step = two_step_section(out, read_dataset(out / "stays.nc"))
+    machines = json.loads((out / "fsm-two-step.json").read_text())
+    files["figure5"], two_step = two_step_section(out, read_dataset(out / "stays.nc"), machines)
     files["figure6"], harlow = harlow_section(out, read_dataset(out / "harlow.nc"))
     files["figure7"], maze = maze_section(out, read_dataset(out / "maze.nc"))
     page = _page(out, provenance(settings, seconds), rows, matrix, opt_row, choices, regressions, comparisons,

@@ -120,6 +120,29 @@ class OneShotMaze(MDPTask):
         views = torch.from_numpy(geometry().views).to(state.device)
         return views[state[:, 0].long()]
 
+    def input_alphabet(self) -> tuple[Tensor, tuple[str, ...]]:
+        """Every input without its clock (:meth:`stamp_time` sets it): the start in each spawn
+        cell, then (move, reward 0 or the goal's, the cell's view) for every cell."""
+        maze = geometry()
+        views = torch.from_numpy(maze.views)
+        rows, labels = [], []
+        for cell in np.flatnonzero(maze.spawn):
+            rows.append(self.encode(None, torch.zeros(1, dtype=torch.float64), 0, views[cell : cell + 1]))
+            labels.append(f"start@{cell}")
+        for a, move in enumerate(("up", "down", "left", "right")):
+            for reward in (0.0, self.goal_reward):
+                for cell in range(len(maze.cells)):
+                    rows.append(self.encode(torch.tensor([a]), torch.tensor([reward], dtype=torch.float64), 0,
+                                            views[cell : cell + 1]))
+                    labels.append(f"{move} r{reward:g} @{cell}")
+        return torch.cat(rows), tuple(labels)
+
+    def symbols_at(self, t: int) -> list[bool]:
+        """The starts arrive at step 0, the moves after it."""
+        starts = int(geometry().spawn.sum())
+        total = starts + 4 * 2 * len(geometry().cells)
+        return [t == 0] * starts + [t > 0] * (total - starts)
+
     def random_return(self) -> float:
         """The uniformly random walk's expected return, by dynamic programming over (cell, time) per goal."""
         return float(np.mean([random_walk_values(self, goal)[0][geometry().spawn].mean() for goal in range(4)]))

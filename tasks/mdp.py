@@ -127,6 +127,15 @@ class MDPTask(ABC):
             parts.append(torch.full_like(parts[1], t / self.horizon))
         return torch.cat([*parts, observation.to(torch.float64)], dim=1)
 
+    def stamp_time(self, x: Tensor, t: int) -> Tensor:
+        """Inputs ``[..., input_dim]`` as they arrive at step ``t``: the time slot set to ``t / horizon``
+        (unchanged without one); ``stamp_time(x, 0)`` removes the clock, as an input alphabet lists it."""
+        if not self.time_input:
+            return x
+        x = x.clone()
+        x[..., self.n_actions + 1] = t / self.horizon
+        return x
+
     def decode_input(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``(one-hot previous action [B, n_actions], previous reward [B])`` from inputs ``[B, input_dim]``."""
         x = x.to(torch.float64)

@@ -71,6 +71,32 @@ class TwoStepTask(MDPTask):
         good = torch.randint(2, (episodes, 1), generator=generator, device=generator.device)
         return good.to(torch.float64)
 
+    def input_alphabet(self) -> tuple[Tensor, tuple[str, ...]]:
+        """Every input without its clock (:meth:`stamp_time` sets it): ``([9, input_dim] rows, labels)``:
+        the start, the four arrivals at a second-stage state (after a1/a2) and the four returns
+        to S1 (after either second-stage action, with reward 0 or 1)."""
+        zero = torch.zeros(1, dtype=torch.float64)
+        eye = torch.eye(3, dtype=torch.float64)
+        rows = [self.encode(None, zero, 0, eye[FIRST : FIRST + 1])]
+        labels = ["start"]
+        for a in (0, 1):
+            for state, name in ((SECOND, "S2"), (THIRD, "S3")):
+                rows.append(self.encode(torch.tensor([a]), zero, 0, eye[state : state + 1]))
+                labels.append(f"a{a + 1}>{name}")
+        for a in (0, 1):
+            for r in (0.0, 1.0):
+                rows.append(self.encode(torch.tensor([a]), torch.tensor([r], dtype=torch.float64), 0, eye[FIRST : FIRST + 1]))
+                labels.append(f"a{a + 1} r{int(r)}")
+        return torch.cat(rows), tuple(labels)
+
+    def symbols_at(self, t: int) -> list[bool]:
+        """Which of :meth:`input_alphabet`'s symbols can arrive at step ``t``: the start at 0,
+        arrivals at odd steps, returns at the other even ones."""
+        if t == 0:
+            return [True] + [False] * 8
+        arriving = t % 2 == 1
+        return [False] + [arriving] * 4 + [not arriving] * 4
+
     def random_return(self) -> float:
         """Every second stage pays ``(high + low) / 2`` on average whatever the policy does first."""
         return float(self.discounts()[1::2].sum()) * (self.high + self.low) / 2

@@ -9,10 +9,11 @@ import torch
 from simlib import machines, tasks
 from simlib.behaviour import evaluate_play
 from simlib.errors import SimlibError
+from simlib.fsm import counterexample, disagreement, extract_on_task
 from simlib.machines.two_step_agents import HybridLearner, TwoStepBayesAgent, two_step_action_values
 from simlib.machines.two_step_fit import fit_hybrid
 from simlib.tasks.two_step import TwoStepTask
-from simlib.tasks.two_step_trials import stay_probabilities, stay_regression, trials_of
+from simlib.tasks.two_step_trials import decision_view, stay_probabilities, stay_regression, trials_of
 from simlib.traces import sample_traces
 
 
@@ -155,3 +156,26 @@ def test_hybrid_fit_recovers_the_weight():
     for name, true in (("w", 0.3), ("alpha", 0.6), ("beta", 4.0), ("perseveration", 0.4)):
         assert abs(fit.params[name] - true) < 4 * fit.se[name], name
     assert fit.choices == 10_000
+
+
+def test_the_bayes_agents_finite_machine_is_model_based_on_its_clock_free_alphabet():
+    task = tasks.get("two-step", trials=4)
+    extraction = extract_on_task(machines.load("opt:two-step", task), task, "exact")
+    view = decision_view(extraction.machine, task)
+    greedy = {"a1": [1.0, 0.0], "a2": [0.0, 1.0], "tie": [0.5, 0.5]}
+
+    def choice_after(*word: str) -> list[float]:
+        outputs, _ = view.run(list(word))
+        return view.output_values[outputs[-1]].tolist()
+
+    assert choice_after("a1>S2", "a1 r1") == greedy["a1"]  # common, rewarded: stay
+    assert choice_after("a2>S2", "a2 r1") == greedy["a1"]  # rare, rewarded: switch to the action that leads there
+    assert choice_after("a1>S2", "a1 r0") == greedy["a2"]
+    assert choice_after("a1>S2", "a1 r0", "a2>S2", "a1 r1") == greedy["tie"]  # one win, one loss at S2
+    assert view.run(["a1 r1"]) is None  # a return to S1 never arrives at a second-stage step
+    assert view.output_values[view.run(["a1>S3"])[0][-1]].tolist() == [-1.0, -1.0]
+    assert counterexample(view, view) is None
+    free = extract_on_task(machines.load("model-free:two-step", task), task, "quantised", clusters=32, episodes=300)
+    assert counterexample(decision_view(free.machine, task), view) == ["start"]  # clusters mix steps
+    word = disagreement(decision_view(free.machine, task), view)
+    assert word is not None and len(word) % 2 == 0 and " r" in word[-1]  # they part at a first-stage choice

@@ -8,6 +8,7 @@ from simlib.fsm.minimise import minimise
 from simlib.fsm.relations import (
     bisimilar,
     counterexample,
+    disagreement,
     distinguishing_word,
     last_outputs,
     simulates,
@@ -20,6 +21,7 @@ __all__ = [
     "QuantisedMealy",
     "bisimilar",
     "counterexample",
+    "disagreement",
     "distinguishing_word",
     "last_outputs",
     "extract_exact",

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +58,8 @@ def extract_exact(
     *,
     decimals: int = 9,
     max_states: int = 100_000,
+    stamp: Callable[[Tensor, int], Tensor] | None = None,
+    allowed: Callable[[int], Sequence[bool]] | None = None,
 ) -> FiniteMealy:
     """Enumerate the states reachable in at most ``depth`` inputs, breadth first.
 
@@ -66,6 +68,12 @@ def extract_exact(
     likewise become symbols. States first reached at level ``depth`` are stepped too (their
     outputs are recorded), but a successor that is not already known goes to one absorbing
     END state (no transitions, NaN state vector, depth -1).
+
+    Inputs that carry a clock: ``stamp(alphabet, level)`` gives the rows as they arrive at
+    step ``level`` (the time slot set), and ``allowed(level)`` the ``[K]`` symbols that can
+    arrive then; the others are left undefined at that level (a two-step task's second-stage
+    inputs never arrive at a first-stage step). With a clock, a state is also identified by
+    its level, since the same vector meets other inputs at another step.
 
     Raises:
         SimlibError: bad arguments, or more than ``max_states`` states (END not counted).
@@ -80,35 +88,54 @@ def extract_exact(
     n_inputs = alphabet.shape[0]
     start = machine.initial_state(1)
     alphabet = alphabet.to(start.device)
-    index = {_round(_as_numpy(start[0], np.float64), decimals).tobytes(): 0}
+    clocked = stamp is not None or allowed is not None
+
+    def identity(vector: np.ndarray, at: int) -> tuple[int, bytes]:
+        """What identifies a state: its rounded vector, and with a clock the level it is at."""
+        return (at if clocked else 0, vector.tobytes())
+
+    index = {identity(_round(_as_numpy(start[0], np.float64), decimals), 0): 0}
     states, depths = [start[0]], [0]
     successor_rows, output_rows = [], []
     frontier, level, end = [0], 0, -2
+    usable_rows = []
     while frontier:
         batch = torch.stack([states[i] for i in frontier]).repeat_interleave(n_inputs, dim=0)
-        y, s_next = machine.step(alphabet.repeat(len(frontier), 1), batch)
-        keys, ids = _unique_rows_in_order(_round(_as_numpy(s_next, np.float64), decimals))
-        first = np.unique(ids, return_index=True)[1]
+        rows = alphabet if stamp is None else torch.as_tensor(stamp(alphabet, level)).to(start.device)
+        usable = np.ones(n_inputs, dtype=bool) if allowed is None else np.asarray(allowed(level), dtype=bool)
+        if usable.shape != (n_inputs,):
+            raise SimlibError(f"allowed({level}) must give {n_inputs} flags, got shape {usable.shape}")
+        y, s_next = machine.step(rows.repeat(len(frontier), 1), batch)
+        use = np.tile(usable, len(frontier))
+        where = np.flatnonzero(use)
+        keys, ids = _unique_rows_in_order(_round(_as_numpy(s_next, np.float64)[use], decimals))
+        first = where[np.unique(ids, return_index=True)[1]] if len(where) else where
         known = np.empty(len(keys), dtype=np.int64)
         frontier = []
         for u, key in enumerate(keys):
-            state = index.get(key.tobytes())
+            state = index.get(identity(key, level + 1))
             if state is None and level < depth:
                 if len(states) >= max_states:
                     raise TooManyStates(
                         f"exact extraction passed max_states={max_states} at depth {level + 1}; "
                         "lower the depth or raise max_states"
                     )
-                state = index[key.tobytes()] = len(states)
+                state = index[identity(key, level + 1)] = len(states)
                 states.append(s_next[first[u]])
                 depths.append(level + 1)
                 frontier.append(state)
             known[u] = end if state is None else state
-        successor_rows.append(known[ids].reshape(-1, n_inputs))
+        successors = np.full(len(use), -1, dtype=np.int64)
+        successors[use] = known[ids]
+        successor_rows.append(successors.reshape(-1, n_inputs))
         output_rows.append(_round(_as_numpy(y, np.float64), decimals))
+        usable_rows.append(use)
         level += 1
     delta = np.concatenate(successor_rows)
-    values, output = _unique_rows_in_order(np.concatenate(output_rows))
+    use = np.concatenate(usable_rows)
+    values, symbols = _unique_rows_in_order(np.concatenate(output_rows)[use])
+    output = np.full(len(use), -1, dtype=np.int64)
+    output[use] = symbols
     output = output.reshape(-1, n_inputs)
     vectors = torch.stack(states).to(torch.float64).cpu().numpy()
     depths = np.array(depths)

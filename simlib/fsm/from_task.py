@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
 from simlib.errors import SimlibError
 from simlib.fsm.extract import QuantisedMealy, TooManyStates, extract_exact, extract_quantised, symbolise
 from simlib.fsm.mealy import FiniteMealy
@@ -61,6 +63,10 @@ def extract_on_task(
 ) -> Extraction:
     """Extract a finite Mealy machine over the task's input alphabet and minimise it.
 
+    A task whose inputs carry a clock gives ``stamp_time(rows, t)`` and ``symbols_at(t)``: its
+    alphabet is then the inputs without the clock, stamped with the step at each level (see
+    :func:`~simlib.fsm.extract_exact`).
+
     Args:
         method: ``"exact"`` enumerates every state reachable within ``depth`` inputs
             (default: the task horizon), at most ``max_states`` of them; ``"quantised"``
@@ -77,11 +83,13 @@ def extract_on_task(
     if isinstance(max_states, bool) or not isinstance(max_states, int) or max_states < 1:
         raise SimlibError(f"max_states must be a positive integer, got {max_states!r}")
     alphabet, labels = task.input_alphabet()
+    stamp, allowed = getattr(task, "stamp_time", None), getattr(task, "symbols_at", None)
     note = None
     if method in ("exact", "auto"):
         depth = task.horizon if depth is None else depth
         try:
-            finite = extract_exact(machine, alphabet, labels, depth, decimals=decimals or 9, max_states=max_states)
+            finite = extract_exact(machine, alphabet, labels, depth, decimals=decimals or 9, max_states=max_states,
+                                   stamp=stamp, allowed=allowed)
         except TooManyStates as error:
             if method == "exact":
                 raise TooManyStates(f"{error}, or use quantised extraction") from None
@@ -94,9 +102,12 @@ def extract_on_task(
                 note = f"auto: all {finite.n_states} reachable states within {depth} inputs fit max_states={max_states}"
             return Extraction("exact", finite, minimise(finite)[0], requested=method, note=note)
     traces = sample_traces(task, {"m": machine}, episodes, seed)
+    inputs = traces["input"].values
+    if stamp is not None:
+        inputs = stamp(torch.from_numpy(inputs), 0).numpy()
     quantised: QuantisedMealy = extract_quantised(
         traces["m_state"].values,
-        symbolise(traces["input"].values, alphabet),
+        symbolise(inputs, alphabet),
         traces["m_output"].values,
         labels,
         clusters,

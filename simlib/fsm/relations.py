@@ -48,11 +48,14 @@ def simulation_preorder(n: FiniteMealy, m: FiniteMealy, *, decimals: int = 9) ->
         relation = refined
 
 
-def _first_failure(a: FiniteMealy, b: FiniteMealy, symmetric: bool, decimals: int) -> list[str] | None:
+def _first_failure(
+    a: FiniteMealy, b: FiniteMealy, symmetric: bool, decimals: int, definedness: bool = True
+) -> list[str] | None:
     """Shortest word (labels) from the initial pair on which the product fails, else None.
 
-    Fails where a is defined and b is not or the outputs differ; with ``symmetric`` also where
-    b is defined and a is not. Breadth-first over reachable state pairs, level by level.
+    Fails where both are defined and the outputs differ, and (``definedness``) where a is
+    defined and b is not; with ``symmetric`` also where b is defined and a is not.
+    Breadth-first over reachable state pairs, level by level.
     """
     out_a, out_b = _aligned_outputs(a, b, decimals)
     width = b.n_states
@@ -64,7 +67,7 @@ def _first_failure(a: FiniteMealy, b: FiniteMealy, symmetric: bool, decimals: in
         next_a, next_b = a.delta[s], b.delta[t]
         defined_a, defined_b = next_a >= 0, next_b >= 0
         same = out_a[s] == out_b[t]
-        fail = defined_a & (~defined_b | ~same)
+        fail = defined_a & (~defined_b | ~same) if definedness else defined_a & defined_b & ~same
         if symmetric:
             fail |= defined_b & ~defined_a
         if fail.any():
@@ -94,6 +97,13 @@ def _word(
 def counterexample(n: FiniteMealy, m: FiniteMealy, *, decimals: int = 9) -> list[str] | None:
     """Shortest word on which n is defined but m is undefined or outputs otherwise; None if m simulates n."""
     return _first_failure(n, m, symmetric=False, decimals=decimals)
+
+
+def disagreement(a: FiniteMealy, b: FiniteMealy, *, decimals: int = 9) -> list[str] | None:
+    """Shortest word on which both machines are defined and their outputs differ; None if they
+    agree wherever both are defined (the check for partial machines, such as quantised ones,
+    which leave unobserved transitions undefined)."""
+    return _first_failure(a, b, symmetric=False, decimals=decimals, definedness=False)
 
 
 def last_outputs(word: list[str], *machines: FiniteMealy) -> list[np.ndarray | None]:
