@@ -4,7 +4,8 @@ For each task, each agent plays its own episodes on the same sampled task parame
 seed, so differences are paired); returns are undiscounted sums of pseudo-rewards (the chosen
 arm's true mean). ``closed`` is the share of the random-to-opt gap in expected return an agent
 closes, ``(R - R_random) / (R_opt - R_random)`` with R_opt from the same episodes, and its
-standard error from the paired differences; the bar for the shipped ``rnn:TASK`` is 97%. The
+standard error from the paired differences; the bar for the shipped ``rnn:TASK`` is 97% (Wang's
+MDPs: 95%; ``harlow-test`` plays ``rnn:harlow`` on the held-out stimuli). The
 cross table plays every structured task's LSTM on every structured task (Wang's Figure 2f).
 
     python benchmarks/wang_bandits.py [--episodes 20000] [--seed 11] [--tasks ...] [--no-cross]
@@ -19,12 +20,14 @@ import numpy as np
 
 from simlib import SimlibError, machines, tasks
 from simlib.behaviour import evaluate_play
-from simlib.pipeline.wang2016_design import AGENT_TASKS, baseline_spec
+from simlib.pipeline.wang2016_design import AGENT_TASKS, MDP_TASKS, baseline_spec
 
 TASKS = (*AGENT_TASKS, "harlow-test")
 KINDS = ("opt", "rnn", "rnn@init", "gittins", "thompson", "ucb", "rescorla-wagner@0.2", "rescorla-wagner@0.8",
          "model-based", "model-free", "hybrid", "win-stay-side", "memoryless")
 BAR = 0.97
+MDP_BAR = 0.95
+"""The bar of Wang's MDPs (two-step, Harlow on held-out stimuli, the maze)."""
 
 
 TRAINED_ON = {"harlow-test": "harlow", "restless-bandit-test": "restless-bandit"}
@@ -65,7 +68,8 @@ def own_task_table(task_names, episodes: int, seed: int) -> None:
             )
         exact = getattr(machines.load(f"opt:{name}"), "exact_return", True)
         note = f"exact opt {machines.load(f'opt:{name}').expected_return():.4f}" if exact else "opt by Monte Carlo"
-        print(f"{'':<26}{note}, random {random:.4f}; bar for rnn: closed >= {BAR:.0%}\n")
+        bar = MDP_BAR if TRAINED_ON.get(name, name) in MDP_TASKS else BAR
+        print(f"{'':<26}{note}, random {random:.4f}; bar for rnn: closed >= {bar:.0%}\n")
 
 
 def cross_table(task_names, episodes: int, seed: int) -> None:

@@ -123,6 +123,15 @@ class HarlowTask(MDPTask):
     def oracle_dim(self) -> int:
         return self.features + 3
 
+    def input_bounds(self) -> tuple[Tensor, Tensor]:
+        """Bounds of every input ``(low, high)`` ``[input_dim]`` float64: the stimuli's columns span both pools."""
+        low, high = super().input_bounds()
+        both = torch.cat([stimulus_pool(self.pool_size, self.features, pool) for pool in POOLS])
+        start = self.n_actions + 1 + int(self.time_input) + 1
+        low[start:] = float(both.min().clamp(max=0.0))
+        high[start:] = float(both.max().clamp(min=0.0))
+        return low, high
+
     def random_return(self) -> float:
         """The uniformly random policy's return: every selection nets zero on average, so only
         fixations count (a Markov chain over the two phases)."""

@@ -11,6 +11,7 @@ from simlib.cli.app import main
 from simlib.machines import read_checkpoint
 from simlib.machines.zoo import PREDICTION_KL_BAR, shipped, zoo_path
 from simlib.pipeline.wang2016_design import AGENT_TASKS as WANG
+from simlib.pipeline.wang2016_design import MDP_TASKS
 from simlib.traces import sample_traces
 
 TEST_ONLY = {"restless-bandit-test", "harlow-test"}
@@ -22,12 +23,13 @@ ONE_PER_CLASS = [
     name for i, name in enumerate(AGENTS) if type(tasks.get(name)) not in {type(tasks.get(n)) for n in AGENTS[:i]}
 ]
 """The first shipped agent of each task class: its siblings differ only in prior parameters."""
-GAP_BARS = {name: 0.03 for name in WANG}
+GAP_BARS = {**{name: 0.03 for name in WANG}, **{name: 0.05 for name in MDP_TASKS}}
+"""Largest share of the random-to-opt gap a shipped interactive agent may leave: Wang's bandits
+3%, his MDPs 5% (the bar of the issue that brought them), the other bandits 5%."""
 WIDTHS = {**{name: 48 for name in WANG}, "harlow": 64, "one-shot-maze": 64}
 """The shipped agents' widths: Wang's Table 1 (48) where it gives one, 256 for Mikulik et al.'s."""
 WITH_SNAPSHOTS = {"harlow"}
 """Interactive agents shipped with their snapshots (Figure 6 plots them through training)."""
-"""Largest share of the random-to-opt gap a shipped bandit agent may leave (others: 5%)."""
 
 
 def test_every_task_has_a_small_shipped_agent():
