@@ -24,7 +24,7 @@ from simlib.pipeline.execute import Log
 from simlib.pipeline.figures import save_figure
 from simlib.pipeline.jobs import TrainJob
 from simlib.pipeline.wang2016_design import HARLOW, HARLOW_TEST
-from simlib.pipeline.wang2016_jobs import DatasetJob, identity, run_path
+from simlib.pipeline.wang2016_jobs import DatasetJob, identity, mean_of_present, run_path
 from simlib.plots.bandit_curves import accuracy_by_trial
 from simlib.tasks.harlow import selections
 from simlib.traces import sample_traces
@@ -53,7 +53,7 @@ def seed_jobs(out: Path, recipe: TrainSettings, seeds: int, device: str, threads
 def _accuracy(task, machine, episodes: int) -> np.ndarray:
     """P(the k-th selection is the rewarded stimulus) for k = 1..trials ``[trials]`` (NaN: never made)."""
     traces = sample_traces(task, {"m": machine}, episodes, SEED, driver="m")
-    return np.nanmean(selections(traces, task.trials), axis=0) if episodes else np.full(task.trials, np.nan)
+    return mean_of_present(selections(traces, task.trials))
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class HarlowJob(DatasetJob):
         for i, layers in enumerate(LAYERS):
             for seed in range(self.seeds):
                 run = read_checkpoint(run_path(self.out, seed_run_name(layers, seed)))
-                later[i, seed] = np.nanmean(_accuracy(test, machine_from_checkpoint(run, "final"), self.episodes)[1:])
+                later[i, seed] = mean_of_present(_accuracy(test, machine_from_checkpoint(run, "final"), self.episodes)[1:])
         return xr.Dataset(
             {
                 "snapshot_accuracy": (("step", "trial"), snapshots),
@@ -113,11 +113,11 @@ def section(out: Path, data: xr.Dataset) -> tuple[Path, list[str]]:
         f"{data.attrs['episodes']} episodes per agent. Wang: after training, the agent is at chance on trial 1 and "
         "at ceiling from trial 2, on held-out images.", "",
         "| agent | trial 1 | trials 2+ |", "|---|---|---|",
-        f"| rnn (final) | {final[0]:.3f} | {np.nanmean(final[1:]):.3f} |",
+        f"| rnn (final) | {final[0]:.3f} | {float(mean_of_present(final[1:])):.3f} |",
     ]
     for agent in data["agent"].values:
         row = data["reference_accuracy"].sel(agent=agent).values
-        lines.append(f"| {agent} | {row[0]:.3f} | {np.nanmean(row[1:]):.3f} |")
+        lines.append(f"| {agent} | {row[0]:.3f} | {float(mean_of_present(row[1:])):.3f} |")
     lines += ["", f"Runs of the recipe at ceiling (accuracy on trials 2+ at least {data.attrs['ceiling']:.0%}); "
               "Wang: 26% of 100 one-LSTM seeds, 43% of 100 stacked ones.", "",
               "| LSTMs | seeds | at ceiling | accuracy on trials 2+ by seed |", "|---|---|---|---|"]

@@ -61,6 +61,13 @@ def identity(out: Path, label: str) -> str:
     return f"{training['command']} (step {training['step']})"
 
 
+def mean_of_present(values: np.ndarray, axis: int = 0) -> np.ndarray:
+    """The mean over ``axis`` of the values that are not NaN; NaN where none is (no warning)."""
+    present = ~np.isnan(values)
+    count = present.sum(axis)
+    return np.where(count > 0, np.where(present, values, 0.0).sum(axis) / np.maximum(count, 1), np.nan)
+
+
 class DatasetJob(ABC):
     """A job whose result is one netCDF file, ``target``, keyed by :meth:`key` (read when it
     runs: an agent's identity is known only once it is trained)."""

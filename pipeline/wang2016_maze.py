@@ -21,7 +21,7 @@ from simlib.pipeline.cache import cache_key
 from simlib.pipeline.execute import Log
 from simlib.pipeline.figures import save_figure
 from simlib.pipeline.wang2016_design import MAZE
-from simlib.pipeline.wang2016_jobs import DatasetJob, agent, identity
+from simlib.pipeline.wang2016_jobs import DatasetJob, agent, identity, mean_of_present
 from simlib.plots.bandit_curves import grouped_bars
 from simlib.tasks.maze import hit_latencies
 from simlib.traces import sample_traces
@@ -57,7 +57,7 @@ class MazeJob(DatasetJob):
             latency = hit_latencies(traces, HITS)
             seen = ~np.isnan(latency)
             count = seen.sum(0)
-            mean.append(np.nanmean(np.where(seen, latency, np.nan), 0) if seen.any() else np.full(HITS, np.nan))
+            mean.append(mean_of_present(latency))
             spread = np.array([latency[seen[:, k], k].std(ddof=1) if count[k] > 1 else np.nan for k in range(HITS)])
             se.append(spread / np.sqrt(np.maximum(count, 1)))
             reached.append(count / self.episodes)

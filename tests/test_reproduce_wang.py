@@ -73,7 +73,7 @@ def test_a_finished_wang_run_is_not_redone(wang_run, capsys):
     ("argv", "message"),
     [
         (["reproduce", "wang2017"], "unknown paper"),
-        (["reproduce", "wang2016", "--seeds", "3"], "mikulik2020 only"),
+        (["reproduce", "wang2016", "--widths", "32"], "mikulik2020 only"),
     ],
 )
 def test_bad_reproduce_options_are_one_line_errors(argv, message, capsys, tmp_path):
