@@ -313,7 +313,9 @@ def fsm_command(
     max_states: Annotated[
         int, typer.Option(min=1, help="Exact: most reachable states to enumerate (auto: beyond it, quantise).")
     ] = 100_000,
-    clusters: Annotated[int, typer.Option(min=1, help="Quantised: number of k-means states.")] = 64,
+    clusters: Annotated[
+        int, typer.Option(min=1, help="Quantised: number of k-means states (per step, on tasks whose inputs arrive by step).")
+    ] = 64,
     episodes: Annotated[int, typer.Option(min=1, help="Quantised: episodes to sample states from.")] = 500,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Quantised: seed for episodes and k-means.")] = 0,
     out: Annotated[Optional[Path], typer.Option(help="Write the graph: .graphml, .gml or .json.")] = None,
@@ -328,6 +330,7 @@ def fsm_command(
         if out.suffix.lower() not in GRAPH_SUFFIXES:
             raise SimlibError(f"--out must end in {', '.join(GRAPH_SUFFIXES)}, got {out.name!r}")
         require_writable_file(out)
+    from simlib import tasks as task_registry
     from simlib.cli.report_text import fsm_text
     from simlib.fsm import extract_on_task, write_graph
 
@@ -339,7 +342,8 @@ def fsm_command(
     )
     if out is not None:
         write_graph(extraction.minimal if minimised else extraction.machine, out)
-    typer.echo(fsm_text(spec, machine.task.name, extraction.summary(), out, minimised))
+    on = machine.task.alphabet_task() if hasattr(machine.task, "alphabet_task") else machine.task
+    typer.echo(fsm_text(spec, task_registry.label(on), extraction.summary(), out, minimised))
 
 
 @app.command("injectivity")

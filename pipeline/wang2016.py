@@ -12,7 +12,7 @@ output folder::
     choices.nc                          Figure 3: per-trial choices on the informative-arm bandit
     fit.nc                              Figure 4c: per-episode Rescorla-Wagner fits on restless-bandit-test
     stays.nc                            Figure 5: two-step stay probabilities, regressions, hybrid fits
-    fsm-two-step.json                   the two-step rnn's and opt's finite machines, simulation preorder
+    fsm-two-step.json, fsm-harlow.json  the rnn's and opt's finite machines, simulation preorder
     runs/harlow-layersL-seedS.pt        Figure 6: more runs of the Harlow recipe, one and two LSTMs
     harlow.nc, maze.nc                  Figures 6 and 7: Harlow accuracy by trial and seed, maze latencies
     compare/TASK-STAGE.json             simlib compare rnn:TASK opt:TASK, untrained and trained
@@ -45,7 +45,8 @@ from simlib.pipeline.wang2016_jobs import ChoicesJob, ComparisonJob, CurveJob, F
 from simlib.pipeline.wang2016_report import write_report
 from simlib.pipeline.wang2016_harlow import HarlowJob, seed_jobs
 from simlib.pipeline.wang2016_maze import MazeJob
-from simlib.pipeline.wang2016_two_step import FiniteMachineJob, StayJob
+from simlib.pipeline.wang2016_machines import PROBLEMS, FiniteMachineJob
+from simlib.pipeline.wang2016_two_step import StayJob
 from simlib.task import Task
 from simlib.training.predictor import TrainSettings
 from simlib.training.recipes import is_shipped_run, recipe
@@ -121,7 +122,7 @@ def plan(settings: WangSettings, out: str | Path) -> list[Job]:
         ChoicesJob(out, INFORMATIVE, BASELINES[INFORMATIVE], settings.episodes, needs[INFORMATIVE]),
         FitJob(out, RESTLESS, RESTLESS_TEST, settings.fit_episodes, needs[RESTLESS]),
         StayJob(out, settings.stay_episodes, needs[TWO_STEP]),
-        FiniteMachineJob(out, settings.compare_episodes * 4, depends_on=needs[TWO_STEP]),
+        *(FiniteMachineJob(out, name, settings.compare_episodes * 4, depends_on=needs[name]) for name in PROBLEMS),
         HarlowJob(out, settings.harlow_seeds, settings.mdp_episodes, needs[HARLOW] + tuple(job.id for job in harlow_runs)),
         MazeJob(out, settings.mdp_episodes, needs[MAZE]),
         *(ComparisonJob(out, name, stage, settings.compare_episodes, settings.threads, needs[name], settings.phi_steps)

@@ -19,14 +19,17 @@ from simlib.pipeline.cache import read_dataset
 from simlib.pipeline.figures import save_figure
 from simlib.pipeline.wang2016_design import (
     AGENT_TASKS,
+    HARLOW,
     INFORMATIVE,
     RESTLESS,
     SHORT,
     STRUCTURED,
     TRAINING_VOLATILITY_GAP,
+    TWO_STEP,
 )
 from simlib.pipeline.wang2016_jobs import run_path
 from simlib.pipeline.wang2016_harlow import section as harlow_section
+from simlib.pipeline.wang2016_machines import PROBLEMS, machine_lines
 from simlib.pipeline.wang2016_maze import section as maze_section
 from simlib.pipeline.wang2016_two_step import section as two_step_section
 from simlib.plots.bandit_curves import choice_shares, learning_rate_scatter, pull_raster, regret_curves, regret_matrix
@@ -73,12 +76,12 @@ def write_report(out: Path, settings: WangSettings, seconds: float) -> dict[str,
     files["compare"] = _csv(out / "compare.csv", comparisons)
     files["simulation"] = save_figure(_simulation_figure(comparisons), out / "simulation.png")
     files["fit"] = _csv(out / "fit.csv", [{"agent": a, "episodes": g, **r} for (a, g), r in regressions.items()])
-    machines = json.loads((out / "fsm-two-step.json").read_text())
-    files["figure5"], two_step = two_step_section(out, read_dataset(out / "stays.nc"), machines)
+    machines = {name: machine_lines(json.loads((out / f"fsm-{name}.json").read_text())) for name in PROBLEMS}
+    files["figure5"], two_step = two_step_section(out, read_dataset(out / "stays.nc"))
     files["figure6"], harlow = harlow_section(out, read_dataset(out / "harlow.nc"))
     files["figure7"], maze = maze_section(out, read_dataset(out / "maze.nc"))
     page = _page(out, provenance(settings, seconds), rows, matrix, opt_row, choices, regressions, comparisons,
-                 [*two_step, *harlow, *maze])
+                 [*two_step, *machines[TWO_STEP], *harlow, *machines[HARLOW], *maze])
     files["page"] = write_text(out / "results-wang2016.md", page)
     return files
 

@@ -18,14 +18,13 @@ import xarray as xr
 from simlib import tasks as task_registry
 from simlib.machines import load
 from simlib.machines.two_step_fit import PARAMETERS, fit_hybrid
-from simlib.fsm import counterexample, disagreement, extract_on_task, last_outputs
-from simlib.pipeline.cache import cache_key, record_key, write_record
+from simlib.pipeline.cache import cache_key
 from simlib.pipeline.execute import Log
 from simlib.pipeline.figures import save_figure
 from simlib.pipeline.wang2016_design import TWO_STEP, TWO_STEP_AGENTS, baseline_spec
 from simlib.pipeline.wang2016_jobs import DatasetJob, agent, identity
 from simlib.plots.bandit_curves import grouped_bars
-from simlib.tasks.two_step_trials import CELLS, TERMS, decision_view, stay_probabilities, stay_regression, trials_of
+from simlib.tasks.two_step_trials import CELLS, TERMS, stay_probabilities, stay_regression, trials_of
 from simlib.traces import sample_traces
 
 SEED = 4
@@ -92,54 +91,7 @@ def _coefficient(estimate) -> str:
     return "diverges (separation)" if not np.isfinite(se) or se > SEPARATED else f"{value:.2f} ± {se:.2f}"
 
 
-@dataclass(frozen=True)
-class FiniteMachineJob:
-    """The finite machines of ``rnn:two-step`` (quantised into ``clusters`` k-means states on
-    ``episodes`` episodes) and ``opt:two-step`` (exact), reduced to their decisions
-    (:func:`~simlib.tasks.two_step_trials.decision_view`), and the simulation preorder both
-    ways with the shortest word that breaks it (``fsm-two-step.json``)."""
-
-    out: Path
-    episodes: int
-    clusters: int = 64
-    depends_on: tuple[str, ...] = ()
-    id = "fsm/two-step"
-
-    @property
-    def target(self) -> Path:
-        return self.out / "fsm-two-step.json"
-
-    def key(self) -> str:
-        return cache_key(episodes=self.episodes, clusters=self.clusters, seed=SEED,
-                         agent=identity(self.out, f"rnn:{TWO_STEP}"))
-
-    def run(self, log: Log) -> bool:
-        key = self.key()
-        if record_key(self.target) == key:
-            return False
-        task = task_registry.get(TWO_STEP)
-        log(f"extract the finite machines of rnn:{TWO_STEP} ({self.clusters} clusters) and opt:{TWO_STEP}")
-        rnn = extract_on_task(agent(self.out, TWO_STEP), task, "quantised", clusters=self.clusters,
-                              episodes=self.episodes, seed=SEED)
-        opt = extract_on_task(load(f"opt:{TWO_STEP}"), task, "exact")
-        views = {"rnn": decision_view(rnn.machine, task), "opt": decision_view(opt.machine, task)}
-        record = {"rnn": rnn.summary(), "opt": opt.summary()}
-        relations = {"opt_simulates_rnn": ("rnn", "opt", counterexample), "rnn_simulates_opt": ("opt", "rnn", counterexample),
-                     "agree_where_both_defined": ("rnn", "opt", disagreement)}
-        for name, (simulated, simulator, find) in relations.items():
-            word = find(views[simulated], views[simulator])
-            said = last_outputs(word, views[simulated], views[simulator]) if word else [None, None]
-            record[name] = {"holds": word is None, "word": word,
-                            "outputs": {simulated: _listed(said[0]), simulator: _listed(said[1])}}
-        write_record(self.target, key, record)
-        return True
-
-
-def _listed(values) -> list[float] | None:
-    return None if values is None else [float(v) for v in values]
-
-
-def section(out: Path, stays: xr.Dataset, machines: dict | None = None) -> tuple[Path, list[str]]:
+def section(out: Path, stays: xr.Dataset) -> tuple[Path, list[str]]:
     """Figure 5 (``figure5.png``) and the page's lines about it."""
     figure = grouped_bars(stays["stay"], stays["stay_se"], "Figure 5: stay probability after each kind of trial",
                           "P(repeat first-stage choice)")
@@ -168,28 +120,4 @@ def section(out: Path, stays: xr.Dataset, machines: dict | None = None) -> tuple
         lines.append(f"| {label} | {float(row['return']):.3f} ± {float(row['return_se']):.3f} | {cells} | "
                      f"{_coefficient(inter)} | {_coefficient(reward)} | {w[0]:.3f} ± {_se(w[1])} |")
     lines += ["", "![Figure 5](figure5.png)", ""]
-    if machines is not None:
-        lines += _machine_lines(machines)
     return path, lines
-
-
-def _machine_lines(record: dict) -> list[str]:
-    rnn, opt = record["rnn"], record["opt"]
-    lines = [
-        "### Finite machines", "",
-        f"`opt:two-step` extracted exactly: {opt['states']} states over the 9 clock-free inputs (minimised: "
-        f"{opt['minimal_states']}). `rnn:two-step` quantised into {rnn['states']} k-means states (transition fidelity "
-        f"{rnn['transition_fidelity']:.3f}, minimised: {rnn['minimal_states']}). Both reduced to their decisions: the "
-        f"greedy first-stage choice after each return to S1 (indifferent within |P(a1) − P(a2)| < 0.2), any output "
-        "after an arrival at S2 or S3, from the state after the start input. The simulation preorder each way, and "
-        "whether the two agree on every word both define (the quantised machine leaves unobserved transitions "
-        "undefined, so the preorder towards it fails on definedness), with the shortest word that breaks each:", "",
-        "| relation | holds | shortest word that breaks it | outputs there (simulated, simulator) |", "|---|---|---|---|",
-    ]
-    for name, label in (("opt_simulates_rnn", "opt simulates rnn"), ("rnn_simulates_opt", "rnn simulates opt"),
-                        ("agree_where_both_defined", "rnn and opt agree where both are defined")):
-        entry = record[name]
-        word = "–" if entry["word"] is None else " · ".join(entry["word"])
-        said = ", ".join("undefined" if v is None else str(v) for v in entry["outputs"].values())
-        lines.append(f"| {label} | {'yes' if entry['holds'] else 'no'} | {word} | {said if entry['word'] else '–'} |")
-    return [*lines, ""]

@@ -27,11 +27,18 @@ numbers each, unit length on average); the pool is ``pool_size`` vectors (Wang: 
 and ``pool="test"`` draws from a disjoint held-out pool of the same size (Wang's 1 000 held-out
 images): the two pools are the two halves of one seeded draw. Kept: fixation before choice, the
 reshuffled left-right order, and the one-shot binding of a stimulus to its role.
+
+Finite machines: the stimuli are continuous, so the task has a finite input alphabet only on a
+fixed pair of stimuli (``pair``: the rewarded and the punished pool index, every episode; Harlow's
+single-problem condition). :meth:`HarlowTask.input_alphabet` names its 11 inputs by role --
+``R`` the rewarded stimulus, ``P`` the punished one, ``R|P`` a screen with R on the left -- and
+:meth:`HarlowTask.symbols_after` says which can follow which (a choice screen is followed by a
+selection on that screen or by the same screen again), so every word is one the task can emit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import ClassVar
 
@@ -40,11 +47,47 @@ import torch
 from torch import Tensor
 
 from simlib import constraints
+from simlib.fsm import FiniteMealy, greedy_view
+from simlib.fsm.views import TIE_MARGIN
 from simlib.tasks.mdp import MDPTask
 
 FIXATE, LEFT, RIGHT = 0, 1, 2
 POOLS = ("train", "test")
 POOL_SEED = 1949
+
+
+@dataclass(frozen=True)
+class HarlowSymbol:
+    """One input of the Harlow alphabet on a fixed pair: ``R`` the rewarded stimulus, ``P`` the
+    punished one, ``R|P`` a choice screen with R on the left, ``+`` the fixation cross.
+
+    ``action`` is the action it reports (None: the start), ``reward`` its reward (None: the
+    fixation reward); ``after`` the environment state it shows (choosing, R on the left, the
+    stimulus at the centre: +1 R, -1 P, 0 none) and ``before`` the screen it can arrive on
+    (choosing, R on the left or None for either; None: only first).
+    """
+
+    label: str
+    action: int | None
+    reward: float | None
+    after: tuple[float, float, float]
+    before: tuple[float, float | None] | None
+
+
+SYMBOLS = (
+    HarlowSymbol("start", None, 0.0, (0, 0, 0), None),
+    HarlowSymbol("fixate>R|P", FIXATE, None, (1, 1, 0), (0, None)),
+    HarlowSymbol("fixate>P|R", FIXATE, None, (1, 0, 0), (0, None)),
+    HarlowSymbol("look-left>+", LEFT, 0.0, (0, 0, 0), (0, None)),
+    HarlowSymbol("look-right>+", RIGHT, 0.0, (0, 0, 0), (0, None)),
+    HarlowSymbol("wait>R|P", FIXATE, 0.0, (1, 1, 0), (1, 1)),
+    HarlowSymbol("wait>P|R", FIXATE, 0.0, (1, 0, 0), (1, 0)),
+    HarlowSymbol("left=R r+1", LEFT, 1.0, (0, 0, 1), (1, 1)),
+    HarlowSymbol("right=R r+1", RIGHT, 1.0, (0, 0, 1), (1, 0)),
+    HarlowSymbol("left=P r-1", LEFT, -1.0, (0, 0, -1), (1, 0)),
+    HarlowSymbol("right=P r-1", RIGHT, -1.0, (0, 0, -1), (1, 1)),
+)
+"""The Harlow alphabet on a fixed pair, in :meth:`HarlowTask.input_alphabet`'s order."""
 
 
 @lru_cache(maxsize=8)
@@ -65,6 +108,7 @@ class HarlowTask(MDPTask):
     pool: str = "train"
     fixation_reward: float = 0.2
     time_input: bool = False
+    pair: tuple[int, int] | None = None
     name: str = "harlow"
 
     n_actions: ClassVar[int] = 3
@@ -78,6 +122,12 @@ class HarlowTask(MDPTask):
             raise ValueError(f"pool must be one of {POOLS}, got {self.pool!r}")
         if self.fixation_reward < 0:
             raise ValueError(f"fixation_reward must be >= 0, got {self.fixation_reward}")
+        if self.pair is not None:
+            pair = tuple(self.pair)
+            if (len(pair) != 2 or not all(isinstance(i, int) and not isinstance(i, bool) for i in pair)
+                    or pair[0] == pair[1] or not all(0 <= i < self.pool_size for i in pair)):
+                raise ValueError(f"pair must be two distinct pool indices in 0..{self.pool_size - 1}, got {self.pair!r}")
+            object.__setattr__(self, "pair", pair)
 
     @property
     def observation_dim(self) -> int:
@@ -96,7 +146,10 @@ class HarlowTask(MDPTask):
         return stimulus_pool(self.pool_size, self.features, self.pool)
 
     def sample_theta(self, episodes: int, generator: torch.Generator) -> Tensor:
-        """Two distinct pool indices per episode: the rewarded stimulus and the punished one."""
+        """Two distinct pool indices per episode: the rewarded stimulus and the punished one
+        (``pair`` in every episode where it is set)."""
+        if self.pair is not None:
+            return torch.tensor(self.pair, dtype=torch.float64, device=generator.device).expand(episodes, 2).clone()
         first = torch.randint(self.pool_size, (episodes,), generator=generator, device=generator.device)
         offset = torch.randint(1, self.pool_size, (episodes,), generator=generator, device=generator.device)
         return torch.stack([first, (first + offset) % self.pool_size], dim=1).to(torch.float64)
@@ -132,6 +185,37 @@ class HarlowTask(MDPTask):
         high[start:] = float(both.max().clamp(min=0.0))
         return low, high
 
+    def alphabet_task(self) -> HarlowTask:
+        """This task on one pair of stimuli, where its inputs are finitely many: ``pair``, or the
+        pool's first two stimuli (0 rewarded, 1 punished) where it is unset."""
+        return self if self.pair is not None else replace(self, pair=(0, 1))
+
+    def input_alphabet(self) -> tuple[Tensor, tuple[str, ...]]:
+        """The 11 inputs of :meth:`alphabet_task` (:data:`SYMBOLS`), ``([11, input_dim] rows, labels)``."""
+        task = self.alphabet_task()
+        if task.fixation_reward == 0:
+            raise ValueError("with fixation_reward 0 fixating and selecting neither stimulus arrive as the same "
+                             "input, so the Harlow alphabet does not name them apart")
+        theta = torch.tensor([task.pair], dtype=torch.float64)
+        rows = []
+        for symbol in SYMBOLS:
+            action = None if symbol.action is None else torch.tensor([symbol.action])
+            reward = task.fixation_reward if symbol.reward is None else symbol.reward
+            screen = task.observe(torch.tensor([symbol.after], dtype=torch.float64), theta)
+            rows.append(task.encode(action, torch.tensor([reward], dtype=torch.float64), 0, screen))
+        return torch.cat(rows), tuple(symbol.label for symbol in SYMBOLS)
+
+    def symbols_at(self, t: int) -> list[bool]:
+        """Which of :meth:`input_alphabet`'s symbols can arrive at step ``t``: the start at 0 only."""
+        return [symbol.before is None if t == 0 else symbol.before is not None for symbol in SYMBOLS]
+
+    def symbols_after(self, k: int) -> list[bool]:
+        """Which of :meth:`input_alphabet`'s symbols can follow symbol ``k``: those whose screen
+        before is the screen ``k`` leaves."""
+        choosing, left_good, _ = SYMBOLS[k].after
+        return [symbol.before is not None and symbol.before[0] == choosing
+                and symbol.before[1] in (None, left_good) for symbol in SYMBOLS]
+
     def random_return(self) -> float:
         """The uniformly random policy's return: every selection nets zero on average, so only
         fixations count (a Markov chain over the two phases)."""
@@ -159,6 +243,15 @@ class HarlowTask(MDPTask):
         left = torch.where(fixated, order.to(torch.float64), state[:, 1])
         following = torch.stack([(fixated | (choosing & ~selected)).to(torch.float64), left, shown], dim=1)
         return following, reward, means
+
+
+def decision_view(machine: FiniteMealy, task: HarlowTask, margin: float = TIE_MARGIN) -> FiniteMealy:
+    """``machine`` (over :meth:`HarlowTask.input_alphabet`) with its policies reduced to greedy
+    choices (:func:`~simlib.fsm.greedy_view`; actions within ``margin`` tie), from the state
+    after the start input: whether it fixates, and which side it selects on each screen."""
+    if tuple(machine.input_labels) != task.input_alphabet()[1]:
+        raise ValueError("the machine's inputs are not the Harlow task's alphabet")
+    return greedy_view(machine, margin, start="start")
 
 
 def selections(traces, trials: int) -> np.ndarray:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from simlib.fsm import FiniteMealy
+from simlib.fsm import FiniteMealy, greedy_view
+from simlib.fsm.views import TIE_MARGIN
 from simlib.tasks.two_step import SECOND, TwoStepTask
 
 CELLS = (("rewarded", "common"), ("rewarded", "rare"), ("unrewarded", "common"), ("unrewarded", "rare"))
@@ -106,29 +107,15 @@ def stay_regression(trials: Trials, max_iter: int = 50) -> dict[str, dict[str, f
     return {term: {"coef": float(c), "se": float(s)} for term, c, s in zip(TERMS, coef, se)}
 
 
-TIE_MARGIN = 0.2
-"""First-stage policies with |P(a1) - P(a2)| below this count as indifferent in :func:`decision_view`."""
 
 
 def decision_view(machine: FiniteMealy, task: TwoStepTask, margin: float = TIE_MARGIN) -> FiniteMealy:
     """``machine`` (over :meth:`TwoStepTask.input_alphabet`) with its outputs reduced to the
-    decision that matters: after a return to S1, the greedy first-stage choice (``[1, 0]``,
-    ``[0, 1]``, or ``[0.5, 0.5]`` within ``margin``); after an arrival at S2 or S3, where every
-    action is optimal, one "any" symbol (``[-1, -1]``). The view starts where ``machine`` is
-    after the start input, so words are trials from the first one on (a quantised machine's
-    initial cluster also holds states of later steps)."""
-    alphabet, labels = task.input_alphabet()
-    if tuple(machine.input_labels) != labels:
+    decision that matters (:func:`~simlib.fsm.greedy_view`): after a return to S1, the greedy
+    first-stage choice (``[1, 0]``, ``[0, 1]``, or ``[0.5, 0.5]`` within ``margin``); after an
+    arrival at S2 or S3, where every action is optimal, one "any" symbol (``[-1, -1]``). The
+    view starts where ``machine`` is after the start input, so words are trials from the first
+    one on."""
+    if tuple(machine.input_labels) != task.input_alphabet()[1]:
         raise ValueError("the machine's inputs are not the two-step task's alphabet")
-    values = np.asarray(machine.output_values, dtype=np.float64)
-    gap = values[:, 0] - values[:, 1]
-    greedy = np.where(gap[:, None] > margin, [1.0, 0.0], np.where(gap[:, None] < -margin, [0.0, 1.0], [0.5, 0.5]))
-    table = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [-1.0, -1.0]])
-    code = np.array([int(np.flatnonzero((table == row).all(1))[0]) for row in greedy], dtype=np.int64)
-    arrival = np.array([task.symbols_at(1)[i] for i in range(len(labels))])
-    output = np.where(machine.output >= 0, np.append(code, -1)[machine.output], -1)
-    output = np.where((machine.output >= 0) & arrival[None, :], 3, output)
-    started = int(machine.delta[machine.initial, labels.index("start")])
-    if started < 0:
-        raise ValueError("the machine has no transition on the start input")
-    return FiniteMealy(machine.delta, output, started, table, labels, machine.state_vectors, machine.state_depth)
+    return greedy_view(machine, margin, indifferent=task.symbols_at(1), start="start")

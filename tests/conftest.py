@@ -123,3 +123,27 @@ def resumes_exactly():
         assert resumed["training"]["history"][metric] == uninterrupted["training"]["history"][metric]
 
     return check
+
+
+class UniformPolicy:
+    """Every action with equal probability whatever it sees; state: the step count."""
+
+    state_dim = 1
+
+    def __init__(self, input_dim: int, actions: int = 2) -> None:
+        from simlib.families import Policy
+
+        self.input_dim, self.output = input_dim, Policy(actions)
+
+    def initial_state(self, batch: int) -> Tensor:
+        return torch.zeros(batch, 1, dtype=torch.float64)
+
+    def step(self, x: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
+        n = self.output.n_params
+        return torch.full((x.shape[0], n), 1.0 / n, dtype=torch.float64), s.to(torch.float64) + 1
+
+
+@pytest.fixture
+def uniform_policy():
+    """``uniform_policy(input_dim, actions=2)``: a machine that acts uniformly at random."""
+    return UniformPolicy

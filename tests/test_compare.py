@@ -114,19 +114,10 @@ def test_task_is_read_off_the_machines_and_must_agree(coin):
     with pytest.raises(SimlibError):
         compare(opt, opt, coin, driver="c")
 
-def test_return_difference_detects_a_worse_policy(toy_bandit, soft_greedy):
+def test_return_difference_detects_a_worse_policy(toy_bandit, soft_greedy, uniform_policy):
     from simlib.behaviour import return_difference
 
-    class Uniform:
-        input_dim, state_dim, output = 4, 4, soft_greedy.output
-
-        def initial_state(self, batch):
-            return torch.zeros(batch, 4, dtype=torch.float64)
-
-        def step(self, x, s):
-            return torch.full((x.shape[0], 2), 0.5, dtype=torch.float64), s
-
-    gap = return_difference(toy_bandit, soft_greedy, Uniform(), 2000, seed=0)
+    gap = return_difference(toy_bandit, soft_greedy, uniform_policy(4), 2000, seed=0)
     # uniform earns 0.5 per step; greedy on two U(0, 1) arms approaches E[max] = 2/3
     assert 0.5 < gap.value < 10 * (2 / 3 - 0.5)
     assert gap.per_time.shape == (10,)

@@ -416,3 +416,58 @@ def test_last_outputs_say_what_each_machine_emits_at_a_counterexample():
     assert word == ["b"]
     said = last_outputs(word, n, m)
     assert said[0].tolist() == [0.75] and said[1] is None
+
+
+# ---------------------------------------------------------------- layered quantisation, successions, views
+
+
+def test_level_quantisation_layers_the_machine_by_step(count_traces) -> None:
+    inputs, outputs, states = count_traces
+    result = extract_quantised(states, symbolise(inputs, ALPHABET), outputs, LABELS, 64, by_level=True)
+    machine, depth = result.machine, result.machine.state_depth
+    per_step = [len(np.unique(states[:, t].numpy(), axis=0)) for t in range(states.shape[1])]
+    assert [(depth == t).sum() for t in range(states.shape[1])] == per_step  # every distinct state its own cluster
+    source, symbol = np.nonzero(machine.delta >= 0)
+    target = machine.delta[source, symbol]
+    inner = depth[target] >= 0
+    assert (depth[target[inner]] == depth[source[inner]] + 1).all()  # transitions only go one step on
+    exact = extract_exact(CountPredictor(), ALPHABET, LABELS, 6)
+    assert counterexample(machine, exact, decimals=3) is None and result.transition_fidelity == 1.0
+    few = extract_quantised(states, symbolise(inputs, ALPHABET), outputs, LABELS, 2, by_level=True)
+    assert max((few.machine.state_depth == t).sum() for t in range(6)) == 2
+
+
+def test_follows_leaves_impossible_successions_undefined_and_tells_states_apart_by_them() -> None:
+    def no_two_heads(k: int) -> list[bool]:
+        return [False, True, LABELS[k] != "1"]
+
+    free = extract_exact(CountPredictor(), ALPHABET, LABELS, 4)
+    bound = extract_exact(CountPredictor(), ALPHABET, LABELS, 4, follows=no_two_heads)
+    assert bound.run(["start", "1", "1"]) is None and bound.run(["start", "1", "0", "1"]) is not None
+    assert bound.run(["start", "start"]) is None  # nothing may follow as a second start
+    assert counterexample(bound, free) is None and counterexample(free, bound) == ["start", "start"]
+    with pytest.raises(SimlibError, match="follows"):
+        extract_exact(CountPredictor(), ALPHABET, LABELS, 2, follows=lambda k: [True])
+
+
+def test_greedy_views_and_matching_within_the_optimal_set() -> None:
+    from simlib.fsm import greedy_outputs, greedy_view, outputs_match
+
+    assert greedy_outputs(np.array([[0.7, 0.3], [0.55, 0.45], [0.1, 0.1]]), 0.2).tolist() == [[1, 0], [0.5, 0.5], [0.5, 0.5]]
+    values = np.array([[0.9, 0.1], [0.5, 0.5]])
+    m = FiniteMealy(np.array([[0, 0]]), np.array([[0, 1]]), 0, values, ("a", "b"))
+    view = greedy_view(m, 0.2, indifferent=[False, True])
+    assert view.output_values[view.output[0]].tolist() == [[1.0, 0.0], [-1.0, -1.0]]
+    tie = FiniteMealy(np.array([[0, 0]]), np.array([[0, 0]]), 0, np.array([[0.5, 0.5]]), ("a", "b"))
+    assert counterexample(view, tie) == ["a"] and counterexample(view, tie, within=True) is None
+    assert counterexample(tie, view, within=True) == ["a"]  # a tie is not within a clear choice
+    assert outputs_match([[-1.0, -1.0]], [[0.0, 1.0]], within=True).tolist() == [[False]]
+    assert outputs_match([[0.0, 1.0]], [[-1.0, -1.0]], within=True).tolist() == [[True]]
+    with pytest.raises(SimlibError, match="no transition"):
+        greedy_view(FiniteMealy(np.array([[-1, 0]]), np.array([[-1, 0]]), 0, values, ("a", "b")), 0.2, start="a")
+
+
+def test_symbolise_matches_inputs_that_passed_through_single_precision() -> None:
+    rows = torch.tensor([[1.0, 0.2], [0.0, 0.2]], dtype=torch.float64)
+    single = rows.to(torch.float32).to(torch.float64)
+    assert (single - rows).abs().max() > 1e-9 and symbolise(single[None], rows).tolist() == [[0, 1]]

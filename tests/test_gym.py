@@ -17,7 +17,6 @@ from gymnasium.vector import AutoresetMode
 from simlib import machines, tasks
 from simlib.behaviour import has_expected_rewards, return_difference, unavailable_measures
 from simlib.errors import SimlibError
-from simlib.families import Policy
 from simlib.play import own_play_records
 from simlib.simulation import Simulation
 from simlib.tasks.gym_env import TaskEnv, TaskVectorEnv, env_id, register_envs
@@ -25,21 +24,6 @@ from simlib.tasks.gym_task import GymTask
 from simlib.traces import sample_traces
 
 INTERACTIVE = [name for name in tasks.names() if tasks.get(name).closed_loop]
-
-
-class Uniform:
-    """Either action with equal probability whatever it sees; state: the step count."""
-
-    state_dim = 1
-
-    def __init__(self, input_dim: int, actions: int = 2) -> None:
-        self.input_dim, self.output = input_dim, Policy(actions)
-
-    def initial_state(self, batch):
-        return torch.zeros(batch, 1, dtype=torch.float64)
-
-    def step(self, x, s):
-        return torch.full((x.shape[0], self.output.n_params), 1.0 / self.output.n_params, dtype=torch.float64), s + 1
 
 
 class HideMeans(gymnasium.Wrapper):
@@ -177,12 +161,12 @@ def test_expected_rewards_pass_through_and_their_absence_is_reported():
         own_play_records(hidden, thompson, 10)
 
 
-def test_any_discrete_environment_plays_with_early_ends_padded():
+def test_any_discrete_environment_plays_with_early_ends_padded(uniform_policy):
     """CartPole as a user's environment: the default encoding appends its observation; a pole that
     falls before the horizon ends the episode, which then pays 0 and gives no more observations."""
     task = GymTask("CartPole-v1", horizon=40)
     assert task.input_dim == 2 + 2 + 4 and task.name == "gym:CartPole-v1"
-    traces = sample_traces(task, {"u": Uniform(task.input_dim)}, 12, 5)
+    traces = sample_traces(task, {"u": uniform_policy(task.input_dim)}, 12, 5)
     rewards = traces["reward"].values
     assert set(np.unique(rewards)) <= {0.0, 1.0} and (np.diff(rewards, axis=1) <= 0).all()
     ended = rewards.sum(1).astype(int)
@@ -194,7 +178,7 @@ def test_any_discrete_environment_plays_with_early_ends_padded():
             np.testing.assert_array_equal(inputs[episode, last + 1 :, 4:], inputs[episode, last + 1, None, 4:].repeat(39 - last, 0))
     np.testing.assert_allclose(inputs[:, :, 3], np.broadcast_to(np.arange(40) / 40, (12, 40)))
     assert not has_expected_rewards(traces)
-    again = sample_traces(task, {"u": Uniform(task.input_dim)}, 12, 5)
+    again = sample_traces(task, {"u": uniform_policy(task.input_dim)}, 12, 5)
     np.testing.assert_array_equal(again["input"].values, inputs)
 
 
@@ -209,7 +193,7 @@ def test_without_gymnasium_the_adapters_say_how_to_install_it(monkeypatch):
             importlib.import_module(module)
 
 
-def test_environments_simlib_cannot_play_are_refused_in_one_line():
+def test_environments_simlib_cannot_play_are_refused_in_one_line(uniform_policy):
     with pytest.raises(SimlibError, match="discrete actions"):
         GymTask("Pendulum-v1", horizon=10)
     with pytest.raises(SimlibError, match="function that builds"):
@@ -232,7 +216,7 @@ def test_environments_simlib_cannot_play_are_refused_in_one_line():
     with pytest.raises(SimlibError, match="give GymTask a horizon"):
         GymTask(Roulette)
     with pytest.raises(SimlibError, match="must hold 2 expected rewards"):
-        sample_traces(GymTask(Roulette, horizon=3, encoding="history"), {"u": Uniform(4)}, 2, 0)
+        sample_traces(GymTask(Roulette, horizon=3, encoding="history"), {"u": uniform_policy(4)}, 2, 0)
 
 
 def test_compare_in_a_users_environment_says_what_is_unavailable():

@@ -10,7 +10,8 @@ from simlib import machines, tasks
 from simlib.behaviour import evaluate_play
 from simlib.errors import SimlibError
 from simlib.machines.harlow_agents import HarlowBayesAgent
-from simlib.tasks.harlow import selections
+from simlib.fsm import bisimilar, counterexample, extract_on_task, outputs_match, outputs_on_word, symbolise
+from simlib.tasks.harlow import decision_view, selections
 from simlib.traces import sample_traces
 
 
@@ -130,3 +131,49 @@ def test_the_memoryless_control_is_at_chance_after_the_first_trial():
     traces = sample_traces(task, {"m": machines.load("win-stay-side:harlow")}, 4000, seed=0, driver="m")
     assert (traces["action"].values[:, 0::2] == 0).all()
     assert abs(selections(traces, task.trials)[:, 1:].mean() - 0.5) < 0.02
+
+
+def test_the_fixed_pair_alphabet_names_every_input_and_what_can_follow_it(uniform_policy):
+    task = tasks.get("harlow-test", pair=(3, 7), trials=4)
+    assert tasks.get("harlow").alphabet_task().pair == (0, 1) and task.alphabet_task() is task
+    alphabet, labels = task.input_alphabet()
+    assert alphabet.shape == (11, task.input_dim) and len(set(labels)) == 11
+    traces = sample_traces(task, {"m": uniform_policy(task.input_dim, 3)}, 400, seed=3)
+    assert bool((traces["theta"].values == [3, 7]).all())
+    symbols = symbolise(traces["input"].values, alphabet)  # every input the task emits is in the alphabet
+    assert set(symbols[:, 0]) == {labels.index("start")} and task.symbols_at(0) == [True] + [False] * 10
+    seen = {(int(a), int(b)) for a, b in zip(symbols[:, :-1].ravel(), symbols[:, 1:].ravel())}
+    allowed = {(k, j) for k in range(11) for j, ok in enumerate(task.symbols_after(k)) if ok}
+    assert seen == allowed  # the random agent reaches exactly the successions the table allows
+    with pytest.raises(ValueError, match="pair"):
+        tasks.get("harlow", pair=(2, 2))
+    with pytest.raises(ValueError, match="the same input"):
+        tasks.get("harlow", fixation_reward=0.0).input_alphabet()
+
+
+def test_finite_machines_on_a_pair_bind_in_one_shot_and_part_from_the_memoryless_control():
+    task = tasks.get("harlow", pair=(5, 9), trials=3)
+    exact = extract_on_task(machines.load("opt:harlow", task), task, "exact")
+    other = tasks.get("harlow", pair=(9, 5), trials=3)
+    view = decision_view(exact.machine, task)
+    assert bisimilar(view, decision_view(extract_on_task(machines.load("opt:harlow", other), other, "exact").machine, other))
+    tie, left, right, fixate = [0.0, 0.5, 0.5], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]
+
+    def decision(*word: str) -> list[float]:
+        outputs, _ = view.run(list(word))
+        return view.output_values[outputs[-1]].tolist()
+
+    assert decision("fixate>R|P") == tie  # both bindings equally likely before the first selection
+    assert decision("fixate>R|P", "right=P r-1") == fixate
+    assert decision("fixate>R|P", "right=P r-1", "fixate>R|P") == left  # one punished selection binds R
+    assert decision("fixate>P|R", "left=P r-1", "fixate>P|R") == right
+    assert view.run(["fixate>R|P", "right=R r+1"]) is None  # R is on the left of that screen
+    quantised = extract_on_task(machines.load("opt:harlow", task), task, "quantised", clusters=8, episodes=200)
+    assert counterexample(decision_view(quantised.machine, task), view) is None
+    control = decision_view(extract_on_task(machines.load("win-stay-side:harlow", task), task, "quantised",
+                                            clusters=8, episodes=200).machine, task)
+    word = counterexample(control, view, within=True)
+    assert word is not None and len(word) == 3 and word[-1].startswith("fixate>")  # trial 2: opt knows R, it does not
+    assert counterexample(view, view, within=True) is None and outputs_match([tie], [left], within=True).tolist() == [[False]]
+    network = outputs_on_word(machines.load("opt:harlow", task), task, ["start", *word])
+    assert network.shape == (4, 3) and decision(*word) in (left, right)

@@ -59,6 +59,12 @@ def test_quick_run_measures_what_it_claims(wang_run):
     assert harlow["later_accuracy"].shape == (2, 1) and list(harlow["step"].values) == [0, 1, 2, 3, 4]
     maze = xr.open_dataset(wang_run / "maze.nc")
     assert maze["reached"].sel(agent="opt").values[0] == 1.0
+    machines = json.loads((wang_run / "fsm-harlow.json").read_text())
+    variants = machines["variants"]
+    assert [v["task"] for v in variants] == [f"harlow-test (pair=({2 * k}, {2 * k + 1}))" for k in range(5)]
+    assert {v["opt"]["states"] for v in variants} == {287}  # opt's role-named machine is the same on every pair
+    assert all(0.0 <= v["own_episodes"]["optimal_share"] <= 1.0 for v in variants)
+    assert "### Finite machines" in (wang_run / "results-wang2016.md").read_text()
 
 
 def test_a_finished_wang_run_is_not_redone(wang_run, capsys):

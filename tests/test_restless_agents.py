@@ -8,7 +8,6 @@ import torch
 
 from simlib import tasks
 from simlib.behaviour import bayes_regret, evaluate_play
-from simlib.families import Policy
 from simlib.machines.restless_agents import (
     RestlessBayesAgent,
     RestlessFilter,
@@ -35,20 +34,6 @@ def run_filter(filt: RestlessFilter, sequences: np.ndarray) -> torch.Tensor:
     for t in range(sequences.shape[1]):
         belief = filt.update(belief, torch.from_numpy(sequences[:, t]).to(torch.float64), seen)
     return belief
-
-
-class UniformPolicy:
-    """Picks either arm with probability 1/2 whatever it sees."""
-
-    input_dim = 4
-    state_dim = 1
-    output = Policy(2)
-
-    def initial_state(self, batch):
-        return torch.zeros(batch, 1, dtype=torch.float64)
-
-    def step(self, x, s):
-        return torch.full((x.shape[0], 2), 0.5, dtype=torch.float64), s.to(torch.float64)
 
 
 @pytest.mark.parametrize("cells", [2, 7, 50])
@@ -242,14 +227,14 @@ def test_greedy_is_the_full_belief_mdp_solution(nodes, discount, initial):
     assert gaps > len(visited) // 2
 
 
-def test_bayes_agent_beats_thompson_and_uniform():
+def test_bayes_agent_beats_thompson_and_uniform(uniform_policy):
     task = tasks.get("restless-bandit", horizon=30)
     bayes = RestlessBayesAgent(task, cells=30, volatility_nodes=2)
     thompson = RestlessThompsonAgent(task, cells=30)
     episodes = 2000
     optimal, _ = evaluate_play(task, bayes, episodes, 0)
     sampled, _ = evaluate_play(task, thompson, episodes, 0)
-    uniform, _ = evaluate_play(task, UniformPolicy(), episodes, 0)
+    uniform, _ = evaluate_play(task, uniform_policy(4), episodes, 0)
     for other in (sampled, uniform):
         difference = optimal - other
         assert difference.mean() > 4 * difference.std(ddof=1) / math.sqrt(episodes)

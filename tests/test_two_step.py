@@ -9,7 +9,7 @@ import torch
 from simlib import machines, tasks
 from simlib.behaviour import evaluate_play
 from simlib.errors import SimlibError
-from simlib.fsm import counterexample, disagreement, extract_on_task
+from simlib.fsm import counterexample, disagreement, extract_on_task, last_outputs
 from simlib.machines.two_step_agents import HybridLearner, TwoStepBayesAgent, two_step_action_values
 from simlib.machines.two_step_fit import fit_hybrid
 from simlib.tasks.two_step import TwoStepTask
@@ -176,6 +176,11 @@ def test_the_bayes_agents_finite_machine_is_model_based_on_its_clock_free_alphab
     assert view.output_values[view.run(["a1>S3"])[0][-1]].tolist() == [-1.0, -1.0]
     assert counterexample(view, view) is None
     free = extract_on_task(machines.load("model-free:two-step", task), task, "quantised", clusters=32, episodes=300)
-    assert counterexample(decision_view(free.machine, task), view) == ["start"]  # clusters mix steps
-    word = disagreement(decision_view(free.machine, task), view)
-    assert word is not None and len(word) % 2 == 0 and " r" in word[-1]  # they part at a first-stage choice
+    itself = extract_on_task(machines.load("opt:two-step", task), task, "quantised", clusters=32, episodes=300)
+    assert itself.machine.state_depth is not None and counterexample(decision_view(itself.machine, task), view) is None
+    free = decision_view(extract_on_task(machines.load("model-free:two-step", task), task, "quantised",
+                                         clusters=32, episodes=300).machine, task)
+    word = counterexample(free, view)  # clustered step by step, the preorder compares like with like
+    assert word == ["a1>S3", "a1 r0"]  # a rare, unrewarded trial: model-free switches, model-based stays
+    assert [said.tolist() for said in last_outputs(word, free, view)] == [greedy["a2"], greedy["a1"]]
+    assert disagreement(free, view) == word

@@ -1,16 +1,18 @@
 """Finite Mealy machines on integer arrays: extraction, minimisation, simulation, bisimulation."""
 
 from simlib.fsm.extract import QuantisedMealy, extract_exact, extract_quantised, symbolise
-from simlib.fsm.from_task import Extraction, extract_on_task
+from simlib.fsm.from_task import Extraction, extract_on_task, outputs_on_word
 from simlib.fsm.graph import from_networkx, to_networkx, write_graph
 from simlib.fsm.mealy import FiniteMealy
 from simlib.fsm.minimise import minimise
+from simlib.fsm.views import greedy_outputs, greedy_view
 from simlib.fsm.relations import (
     bisimilar,
     counterexample,
     disagreement,
     distinguishing_word,
     last_outputs,
+    outputs_match,
     simulates,
     simulation_preorder,
 )
@@ -28,7 +30,11 @@ __all__ = [
     "extract_on_task",
     "extract_quantised",
     "from_networkx",
+    "greedy_outputs",
+    "greedy_view",
     "minimise",
+    "outputs_match",
+    "outputs_on_word",
     "simulates",
     "simulation_preorder",
     "symbolise",

@@ -19,7 +19,7 @@ from simlib.errors import SimlibError
 from simlib.fsm.mealy import FiniteMealy
 from simlib.machine import StateMachine
 
-_MATCH_TOLERANCE = 1e-9
+_MATCH_TOLERANCE = 1e-6
 _KMEANS_INITS = 10
 
 
@@ -60,6 +60,7 @@ def extract_exact(
     max_states: int = 100_000,
     stamp: Callable[[Tensor, int], Tensor] | None = None,
     allowed: Callable[[int], Sequence[bool]] | None = None,
+    follows: Callable[[int], Sequence[bool]] | None = None,
 ) -> FiniteMealy:
     """Enumerate the states reachable in at most ``depth`` inputs, breadth first.
 
@@ -75,6 +76,11 @@ def extract_exact(
     inputs never arrive at a first-stage step). With a clock, a state is also identified by
     its level, since the same vector meets other inputs at another step.
 
+    Inputs that an environment's state constrains: ``follows(k)`` gives the ``[K]`` symbols
+    that can arrive right after symbol ``k`` (a Harlow choice screen is followed by a selection
+    on that screen or by the same screen again); the others are left undefined there, and a
+    state is also identified by the symbol it was reached on.
+
     Raises:
         SimlibError: bad arguments, or more than ``max_states`` states (END not counted).
     """
@@ -89,13 +95,15 @@ def extract_exact(
     start = machine.initial_state(1)
     alphabet = alphabet.to(start.device)
     clocked = stamp is not None or allowed is not None
+    after = _successor_table(follows, n_inputs)
 
-    def identity(vector: np.ndarray, at: int) -> tuple[int, bytes]:
-        """What identifies a state: its rounded vector, and with a clock the level it is at."""
-        return (at if clocked else 0, vector.tobytes())
+    def identity(vector: np.ndarray, at: int, last: int) -> tuple[int, int, bytes]:
+        """What identifies a state: its rounded vector, with a clock the level it is at, and
+        with ``follows`` the symbol it was reached on."""
+        return (at if clocked else 0, last if follows is not None else -1, vector.tobytes())
 
-    index = {identity(_round(_as_numpy(start[0], np.float64), decimals), 0): 0}
-    states, depths = [start[0]], [0]
+    index = {identity(_round(_as_numpy(start[0], np.float64), decimals), 0, -1): 0}
+    states, depths, lasts = [start[0]], [0], [-1]
     successor_rows, output_rows = [], []
     frontier, level, end = [0], 0, -2
     usable_rows = []
@@ -106,23 +114,30 @@ def extract_exact(
         if usable.shape != (n_inputs,):
             raise SimlibError(f"allowed({level}) must give {n_inputs} flags, got shape {usable.shape}")
         y, s_next = machine.step(rows.repeat(len(frontier), 1), batch)
-        use = np.tile(usable, len(frontier))
+        use = (usable[None, :] & after[[lasts[i] for i in frontier]]).ravel()
         where = np.flatnonzero(use)
-        keys, ids = _unique_rows_in_order(_round(_as_numpy(s_next, np.float64)[use], decimals))
+        reached_on = where % n_inputs
+        rounded = _round(_as_numpy(s_next, np.float64)[use], decimals)
+        if follows is not None:
+            rounded = np.concatenate([rounded, reached_on[:, None].astype(np.float64)], axis=1)
+        keys, ids = _unique_rows_in_order(rounded)
         first = where[np.unique(ids, return_index=True)[1]] if len(where) else where
         known = np.empty(len(keys), dtype=np.int64)
         frontier = []
         for u, key in enumerate(keys):
-            state = index.get(identity(key, level + 1))
+            last = int(first[u] % n_inputs)
+            key = key[:-1] if follows is not None else key
+            state = index.get(identity(key, level + 1, last))
             if state is None and level < depth:
                 if len(states) >= max_states:
                     raise TooManyStates(
                         f"exact extraction passed max_states={max_states} at depth {level + 1}; "
                         "lower the depth or raise max_states"
                     )
-                state = index[identity(key, level + 1)] = len(states)
+                state = index[identity(key, level + 1, last)] = len(states)
                 states.append(s_next[first[u]])
                 depths.append(level + 1)
+                lasts.append(last)
                 frontier.append(state)
             known[u] = end if state is None else state
         successors = np.full(len(use), -1, dtype=np.int64)
@@ -146,6 +161,19 @@ def extract_exact(
         vectors = np.vstack([vectors, np.full((1, vectors.shape[1]), np.nan)])
         depths = np.append(depths, -1)
     return FiniteMealy(delta, output, 0, values, labels, vectors, depths)
+
+
+def _successor_table(follows: Callable[[int], Sequence[bool]] | None, n_inputs: int) -> np.ndarray:
+    """``bool [K + 1, K]``: row k the symbols that may follow symbol k; the last row (no symbol
+    read yet, index -1) allows all."""
+    table = np.ones((n_inputs + 1, n_inputs), dtype=bool)
+    if follows is not None:
+        for k in range(n_inputs):
+            row = np.asarray(follows(k), dtype=bool)
+            if row.shape != (n_inputs,):
+                raise SimlibError(f"follows({k}) must give {n_inputs} flags, got shape {row.shape}")
+            table[k] = row
+    return table
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,6 +208,8 @@ def extract_quantised(
     *,
     random_state: int = 0,
     decimals: int = 3,
+    by_level: bool = False,
+    by_last_symbol: bool = False,
 ) -> QuantisedMealy:
     """Cluster trace states with k-means and read off majority transitions.
 
@@ -192,6 +222,13 @@ def extract_quantised(
     The output of a (cluster, symbol) pair is the mean output over its steps, rounded to
     ``decimals``; unobserved pairs are undefined; the initial state is the majority cluster
     of ``states[:, 0]``.
+
+    ``by_level`` clusters the states of every step ``t`` apart (at most ``n_clusters`` each,
+    fewer where step t has fewer distinct states), so no cluster mixes steps: the machine is
+    layered like an exact extraction of a clocked task (``state_depth`` = t), and a simulation
+    preorder against such a machine compares like with like. ``by_last_symbol`` also clusters
+    apart the states reached on different symbols (as exact extraction with ``follows`` tells
+    them apart), so no cluster mixes states that accept different next symbols.
     """
     x = _as_numpy(states, np.float64)
     sym = _as_numpy(symbols, np.int64)
@@ -204,12 +241,17 @@ def extract_quantised(
         )
     if sym.size and (sym.min() < 0 or sym.max() >= n_inputs):
         raise SimlibError(f"symbols must lie in 0..{n_inputs - 1}")
-    if not 1 <= n_clusters <= x.shape[0] * x.shape[1]:
+    if n_clusters < 1 or (not by_level and n_clusters > x.shape[0] * x.shape[1]):
         raise SimlibError(f"n_clusters must be between 1 and the number of states {x.shape[0] * x.shape[1]}")
-    from sklearn.cluster import KMeans  # deferred: importing scikit-learn costs ~1 s of start-up
-
-    kmeans = KMeans(n_clusters=n_clusters, n_init=_KMEANS_INITS, random_state=random_state)
-    cluster = kmeans.fit_predict(x.reshape(-1, x.shape[2])).reshape(sym.shape).astype(np.int64)
+    if by_level or by_last_symbol:
+        steps = np.broadcast_to(np.arange(x.shape[1]), sym.shape) if by_level else np.zeros(sym.shape, np.int64)
+        last = np.concatenate([np.full((sym.shape[0], 1), -1), sym[:, :-1]], axis=1) if by_last_symbol else 0 * sym
+        cluster, centers, depths = _cluster_in_groups(x, steps * (n_inputs + 1) + last + 1, n_clusters, random_state)
+        depths = depths // (n_inputs + 1) if by_level else None
+        n_clusters = centers.shape[0]
+    else:
+        cluster, centers = _kmeans(x.reshape(-1, x.shape[2]), n_clusters, random_state)
+        cluster, depths = cluster.reshape(sym.shape), None
 
     pair = (cluster[:, :-1] * n_inputs + sym[:, :-1]).ravel()
     target = cluster[:, 1:].ravel()
@@ -237,16 +279,17 @@ def extract_quantised(
     output[observed] = symbol_ids
     delta = np.full(n_pairs, -1)
     delta[majority_pairs] = majority_targets
-    vectors = kmeans.cluster_centers_.astype(np.float64)
+    vectors = centers
     dangling = (output >= 0) & (delta < 0)
     if dangling.any():
         delta[dangling] = n_clusters
         delta = np.append(delta, np.full(n_inputs, -1))
         output = np.append(output, np.full(n_inputs, -1))
         vectors = np.vstack([vectors, np.full((1, vectors.shape[1]), np.nan)])
+        depths = None if depths is None else np.append(depths, -1)
     initial = int(np.bincount(cluster[:, 0], minlength=n_clusters).argmax())
     machine = FiniteMealy(
-        delta.reshape(-1, n_inputs), output.reshape(-1, n_inputs), initial, values, labels_in, vectors
+        delta.reshape(-1, n_inputs), output.reshape(-1, n_inputs), initial, values, labels_in, vectors, depths
     )
     return QuantisedMealy(
         machine=machine,
@@ -254,15 +297,49 @@ def extract_quantised(
         ambiguous=int((successors_per_pair > 1).sum()),
         per_state_fidelity=per_state,
         labels=cluster,
-        centers=kmeans.cluster_centers_.astype(np.float64),
+        centers=centers,
     )
+
+
+def _kmeans(points: np.ndarray, n_clusters: int, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    """k-means of ``points [N, S]``: ``(cluster int [N], centres [n_clusters, S])``."""
+    from sklearn.cluster import KMeans  # deferred: importing scikit-learn costs ~1 s of start-up
+
+    kmeans = KMeans(n_clusters=n_clusters, n_init=_KMEANS_INITS, random_state=random_state)
+    cluster = kmeans.fit_predict(points).astype(np.int64)
+    return cluster, kmeans.cluster_centers_.astype(np.float64)
+
+
+def _cluster_in_groups(
+    x: np.ndarray, groups: np.ndarray, n_clusters: int, random_state: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cluster the states ``x [E, T, S]`` of every group apart (``groups int [E, T]``): ``(cluster
+    int [E, T] numbered across groups, centres [C, S], group of each centre [C])``; a group gets
+    min(n_clusters, its distinct states) clusters."""
+    cluster = np.empty(groups.shape, dtype=np.int64)
+    centers, owners = [], []
+    for group in np.unique(groups):
+        where = groups == group
+        points = x[where]
+        distinct, inverse = np.unique(_round(points, 9), axis=0, return_inverse=True)
+        if distinct.shape[0] <= n_clusters:
+            ids, group_centers = inverse.ravel().astype(np.int64), distinct
+        else:
+            ids, group_centers = _kmeans(points, n_clusters, random_state)
+        cluster[where] = ids + sum(len(c) for c in centers)
+        centers.append(group_centers)
+        owners.append(np.full(len(group_centers), group))
+    return cluster, np.concatenate(centers), np.concatenate(owners)
 
 
 def symbolise(inputs: Tensor | np.ndarray, alphabet: Tensor | np.ndarray) -> np.ndarray:
     """``inputs [E, T, input_dim]`` -> ``int [E, T]`` index of the matching ``alphabet [K, input_dim]`` row.
 
+    An input matches a row within 1e-6 (max abs difference), so inputs that passed through
+    single precision (a float32 reward) still match.
+
     Raises:
-        SimlibError: some input matches no alphabet row (max abs difference > 1e-9).
+        SimlibError: some input matches no alphabet row.
     """
     x = _as_numpy(inputs, np.float64)
     rows = _as_numpy(alphabet, np.float64)

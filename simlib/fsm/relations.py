@@ -12,13 +12,18 @@ from simlib.errors import SimlibError
 from simlib.fsm.mealy import FiniteMealy
 
 
-def _aligned_outputs(a: FiniteMealy, b: FiniteMealy, decimals: int) -> tuple[np.ndarray, np.ndarray]:
-    """Both output arrays ``[n_states, n_inputs]`` re-expressed in one shared symbol table (-1 kept)."""
+def _check_comparable(a: FiniteMealy, b: FiniteMealy) -> None:
+    """Raise unless the machines share their input labels and the width of their outputs."""
     if a.input_labels != b.input_labels:
         raise SimlibError(f"machines have different inputs: {a.input_labels} vs {b.input_labels}")
     width_a, width_b = a.output_values.shape[1], b.output_values.shape[1]
     if width_a != width_b:
         raise SimlibError(f"machines have outputs of different widths: {width_a} vs {width_b}")
+
+
+def _aligned_outputs(a: FiniteMealy, b: FiniteMealy, decimals: int) -> tuple[np.ndarray, np.ndarray]:
+    """Both output arrays ``[n_states, n_inputs]`` re-expressed in one shared symbol table (-1 kept)."""
+    _check_comparable(a, b)
     values = np.round(np.concatenate([a.output_values, b.output_values]), decimals) + 0.0
     shared = np.unique(values, axis=0, return_inverse=True)[1].ravel().astype(np.int64)
     split = a.n_symbols
@@ -48,16 +53,30 @@ def simulation_preorder(n: FiniteMealy, m: FiniteMealy, *, decimals: int = 9) ->
         relation = refined
 
 
+def outputs_match(values_a: np.ndarray, values_b: np.ndarray, *, within: bool = False, decimals: int = 9) -> np.ndarray:
+    """``bool [Na, Nb]``: whether output vector ``values_a[i]`` matches ``values_b[j]`` -- equal
+    (rounded to ``decimals``), or with ``within`` a's support (its nonzero entries) inside b's,
+    where a row of -1 ("any") covers everything."""
+    values_a = np.round(np.asarray(values_a, dtype=np.float64), decimals) + 0.0
+    values_b = np.round(np.asarray(values_b, dtype=np.float64), decimals) + 0.0
+    if not within:
+        return (values_a[:, None, :] == values_b[None, :, :]).all(axis=2)
+    support_a, support_b = values_a != 0, values_b != 0
+    support_b |= (values_b == -1).all(axis=1, keepdims=True)
+    return ~(support_a[:, None, :] & ~support_b[None, :, :]).any(axis=2)
+
+
 def _first_failure(
-    a: FiniteMealy, b: FiniteMealy, symmetric: bool, decimals: int, definedness: bool = True
+    a: FiniteMealy, b: FiniteMealy, symmetric: bool, decimals: int, definedness: bool = True, within: bool = False
 ) -> list[str] | None:
     """Shortest word (labels) from the initial pair on which the product fails, else None.
 
-    Fails where both are defined and the outputs differ, and (``definedness``) where a is
-    defined and b is not; with ``symmetric`` also where b is defined and a is not.
-    Breadth-first over reachable state pairs, level by level.
+    Fails where both are defined and the outputs do not match (:func:`outputs_match`), and
+    (``definedness``) where a is defined and b is not; with ``symmetric`` also where b is
+    defined and a is not. Breadth-first over reachable state pairs, level by level.
     """
-    out_a, out_b = _aligned_outputs(a, b, decimals)
+    _check_comparable(a, b)
+    matching = outputs_match(a.output_values, b.output_values, within=within, decimals=decimals)
     width = b.n_states
     visited = np.array([a.initial * width + b.initial])
     levels = [(visited, np.array([-1]), np.array([-1]))]
@@ -66,7 +85,7 @@ def _first_failure(
         s, t = codes // width, codes % width
         next_a, next_b = a.delta[s], b.delta[t]
         defined_a, defined_b = next_a >= 0, next_b >= 0
-        same = out_a[s] == out_b[t]
+        same = (a.output[s] >= 0) & (b.output[t] >= 0) & matching[np.maximum(a.output[s], 0), np.maximum(b.output[t], 0)]
         fail = defined_a & (~defined_b | ~same) if definedness else defined_a & defined_b & ~same
         if symmetric:
             fail |= defined_b & ~defined_a
@@ -94,16 +113,20 @@ def _word(
     return word[::-1]
 
 
-def counterexample(n: FiniteMealy, m: FiniteMealy, *, decimals: int = 9) -> list[str] | None:
-    """Shortest word on which n is defined but m is undefined or outputs otherwise; None if m simulates n."""
-    return _first_failure(n, m, symmetric=False, decimals=decimals)
+def counterexample(n: FiniteMealy, m: FiniteMealy, *, decimals: int = 9, within: bool = False) -> list[str] | None:
+    """Shortest word on which n is defined but m is undefined or outputs otherwise; None if m simulates n.
+
+    ``within``: n's output matches m's where n's support lies inside m's -- every action n
+    takes, m takes too (a greedy view of an agent against a Bayes agent's set of optimal actions).
+    """
+    return _first_failure(n, m, symmetric=False, decimals=decimals, within=within)
 
 
-def disagreement(a: FiniteMealy, b: FiniteMealy, *, decimals: int = 9) -> list[str] | None:
-    """Shortest word on which both machines are defined and their outputs differ; None if they
-    agree wherever both are defined (the check for partial machines, such as quantised ones,
-    which leave unobserved transitions undefined)."""
-    return _first_failure(a, b, symmetric=False, decimals=decimals, definedness=False)
+def disagreement(a: FiniteMealy, b: FiniteMealy, *, decimals: int = 9, within: bool = False) -> list[str] | None:
+    """Shortest word on which both machines are defined and their outputs do not match; None if
+    they agree wherever both are defined (the check for partial machines, such as quantised ones,
+    which leave unobserved transitions undefined). ``within`` as in :func:`counterexample`."""
+    return _first_failure(a, b, symmetric=False, decimals=decimals, definedness=False, within=within)
 
 
 def last_outputs(word: list[str], *machines: FiniteMealy) -> list[np.ndarray | None]:
