@@ -164,7 +164,8 @@ def _own_decisions(network, bayes, task: Task, episodes: int) -> dict:
         alphabet, labels = finite.input_alphabet()
         inputs = task.stamp_time(torch.from_numpy(traces["input"].values[episode, : step + 1]), 0).numpy()
         word = [labels[k] for k in symbolise(inputs[None], alphabet)[0][1:]]
-    return {"decisions": int(outside.size), "optimal_share": float(1.0 - outside.mean()), "first_suboptimal": word}
+    return {"decisions": int(outside.size), "outside": int(outside.sum()), "optimal_share": float(1.0 - outside.mean()),
+            "first_suboptimal": word}
 
 
 def _listed(values) -> list[float] | None:
@@ -214,9 +215,10 @@ def machine_lines(record: dict) -> list[str]:
         lines.append(f"| {spec[4]} | {held} of {len(variants)} | {word} | {said} | {_network(first)} |")
     own = [v["own_episodes"] for v in variants]
     first = min((o["first_suboptimal"] for o in own if o["first_suboptimal"] is not None), key=len, default=None)
+    outside = ", ".join(str(o["outside"]) for o in own)
     lines += ["", f"On the network's own episodes (the {own[0]['decisions']} decisions per variant it was quantised "
-              "on), without clusters: " + ", ".join(f"{o['optimal_share']:.2%}" for o in own) + " of its greedy "
-              "decisions are among opt's optimal actions at the same history" +
+              f"on), without clusters: {outside} of its greedy decisions fall outside opt's optimal actions at the "
+              "same history" +
               ("." if first is None else "; the shortest history where one is not: " +
                " · ".join(first).replace("|", "\\|") + ".")]
     return [*lines, ""]
