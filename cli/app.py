@@ -406,6 +406,10 @@ def train_command(
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seeds the initial weights and the training episodes.")] = 0,
     hidden: Annotated[Optional[int], typer.Option(min=1, help="Width N of every layer [32 | 256].")] = None,
     layers: Annotated[Optional[int], typer.Option(min=1, max=8, help="Stacked LSTM layers [1].")] = None,
+    skip_inputs: Annotated[
+        Optional[bool],
+        typer.Option("--skip-inputs", help="Stacked layers above the first also read the input (Wang's two-LSTM agent) [off]."),
+    ] = None,
     snapshot_every: Annotated[
         Optional[int], typer.Option(min=1, help="Steps between snapshots and resumable checkpoints [200 | 250].")
     ] = None,
@@ -459,7 +463,7 @@ def train_command(
     given = {
         "steps": steps, "batch": batch, "lr": lr, "hidden": hidden, "snapshot_every": snapshot_every, "entropy": entropy,
         "trace_decay": trace_decay, "estimator": estimator, "discount": discount, "critic_hidden": critic_hidden,
-        "per_step_critic": per_step_critic, "layers": layers,
+        "per_step_critic": per_step_critic, "layers": layers, "skip_inputs": skip_inputs,
     }
     options = {"seed": seed, **{key: value for key, value in given.items() if value is not None}}
     accepted = {field.name for field in fields(settings_class(chosen))}

@@ -5,7 +5,8 @@ Layout (format ``simlib-checkpoint`` version 2, see :mod:`simlib.formats`)::
     format, version        "simlib-checkpoint", 2
     written_by             {"simlib": ..., "torch": ..., "numpy": ...} (version 2 on)
     architecture           {"kind": "lstm", "input_dim": int, "hidden": int, "output": family config,
-                            "layers": int (stacked LSTMs; absent: 1)}
+                            "layers": int (stacked LSTMs; absent: 1),
+                            "skip_inputs": true (upper layers also read the input; absent: false)}
     task                   the task's config (name and every parameter)
     state_dict             the current (final) weights
     snapshots              [{"step": int, "state_dict": {...}}, ...]; step 0 = the initial weights
@@ -99,6 +100,9 @@ def schema_problem(payload: dict) -> str | None:
     layers = architecture.get("layers", 1)
     if isinstance(layers, bool) or not isinstance(layers, int) or not 1 <= layers <= MAX_LAYERS:
         return f"architecture.layers must be a whole number from 1 to {MAX_LAYERS}, got {layers!r}"
+    skip = architecture.get("skip_inputs", False)
+    if not isinstance(skip, bool) or (skip and layers < 2):
+        return f"architecture.skip_inputs must be true or false, and true only with layers of at least 2, got {skip!r}"
     if not isinstance(architecture.get("output"), dict):
         return "architecture.output must be an output family's config"
     snapshots = payload["snapshots"]
@@ -110,7 +114,7 @@ def schema_problem(payload: dict) -> str | None:
                           *((f"snapshot {i}", snap.get("state_dict")) for i, snap in enumerate(snapshots))):
         if not isinstance(weights, dict) or not all(isinstance(t, torch.Tensor) for t in weights.values()):
             return f"{name} must map parameter names to tensors"
-        recurrent = weights.get("core.weight_hh_l0")
+        recurrent = weights.get("core.cells.0.weight_hh" if skip else "core.weight_hh_l0")
         if recurrent is None or tuple(recurrent.shape) != (4 * architecture["hidden"], architecture["hidden"]):
             return f"{name}'s recurrent weights do not have the recorded width {architecture['hidden']}"
     training = payload["training"]
@@ -183,7 +187,8 @@ def build_machine(architecture: dict, seed: int = 0) -> RecurrentMachine:
     if architecture.get("kind") != "lstm":
         raise SimlibError(f"unknown architecture {architecture.get('kind')!r} in checkpoint")
     output = family_from_config(architecture["output"])
-    return lstm_agent(architecture["input_dim"], output, architecture["hidden"], seed, architecture.get("layers", 1))
+    return lstm_agent(architecture["input_dim"], output, architecture["hidden"], seed, architecture.get("layers", 1),
+                      architecture.get("skip_inputs", False))
 
 
 def machine_from_checkpoint(payload: dict, stage: str = "final", source: str = "checkpoint") -> RecurrentMachine:

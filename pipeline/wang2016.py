@@ -14,6 +14,7 @@ output folder::
     stays.nc                            Figure 5: two-step stay probabilities, regressions, hybrid fits
     fsm-two-step.json, fsm-harlow.json  the rnn's and opt's finite machines, simulation preorder
     runs/harlow-layersL-seedS.pt        Figure 6: more runs of the Harlow recipe, one and two LSTMs
+    runs/one-shot-maze-layers2.pt       Figure 7: the maze recipe with two stacked LSTMs
     harlow.nc, maze.nc                  Figures 6 and 7: Harlow accuracy by trial and seed, maze latencies
     compare/TASK-STAGE.json             simlib compare rnn:TASK opt:TASK, untrained and trained
     regret.csv, cross.csv, compare.csv  the tables; figure2.png ... figure4.png, results-wang2016.md
@@ -44,7 +45,7 @@ from simlib.pipeline.wang2016_design import (
 from simlib.pipeline.wang2016_jobs import ChoicesJob, ComparisonJob, CurveJob, FitJob, RasterJob
 from simlib.pipeline.wang2016_report import write_report
 from simlib.pipeline.wang2016_harlow import HarlowJob, seed_jobs
-from simlib.pipeline.wang2016_maze import MazeJob
+from simlib.pipeline.wang2016_maze import MazeJob, stacked_job
 from simlib.pipeline.wang2016_machines import PROBLEMS, FiniteMachineJob
 from simlib.pipeline.wang2016_two_step import StayJob
 from simlib.task import Task
@@ -110,6 +111,7 @@ def plan(settings: WangSettings, out: str | Path) -> list[Job]:
     needs = {job.name: (job.id,) for job in trains}
     harlow_runs = seed_jobs(out, _recipe(settings, task_registry.get(HARLOW)), settings.harlow_seeds,
                             settings.device, settings.threads)
+    maze_stacked = stacked_job(out, _recipe(settings, task_registry.get(MAZE)), settings.device, settings.threads)
     curves = [CurveJob(out, f"rnn:{name}", test, settings.episodes, needs[name]) for name in STRUCTURED for test in STRUCTURED]
     curves += [CurveJob(out, kind, test, settings.episodes) for test, kinds in BASELINES.items() if test != INFORMATIVE
                for kind in kinds if kind != "gittins" or settings.gittins]
@@ -117,6 +119,7 @@ def plan(settings: WangSettings, out: str | Path) -> list[Job]:
     return [
         *trains,
         *harlow_runs,
+        maze_stacked,
         *curves,
         RasterJob(out, RASTER, settings.raster_episodes, needs[RASTER]),
         ChoicesJob(out, INFORMATIVE, BASELINES[INFORMATIVE], settings.episodes, needs[INFORMATIVE]),
@@ -124,7 +127,7 @@ def plan(settings: WangSettings, out: str | Path) -> list[Job]:
         StayJob(out, settings.stay_episodes, needs[TWO_STEP]),
         *(FiniteMachineJob(out, name, settings.compare_episodes * 4, depends_on=needs[name]) for name in PROBLEMS),
         HarlowJob(out, settings.harlow_seeds, settings.mdp_episodes, needs[HARLOW] + tuple(job.id for job in harlow_runs)),
-        MazeJob(out, settings.mdp_episodes, needs[MAZE]),
+        MazeJob(out, settings.mdp_episodes, needs[MAZE] + (maze_stacked.id,)),
         *(ComparisonJob(out, name, stage, settings.compare_episodes, settings.threads, needs[name], settings.phi_steps)
           for name in AGENT_TASKS for stage in ("init", "final")),
     ]

@@ -1,7 +1,8 @@
 """Harlow's task in ``simlib reproduce wang2016`` (Wang et al. 2016, Figure 6): jobs and page section.
 
 The agent ``rnn:harlow`` and further training runs of its recipe, one-layer and stacked
-(two LSTMs), seeds ``0..S-1``, are played on ``harlow-test`` (the held-out stimulus pool).
+(two LSTMs, the second reading the input too, as Wang's second LSTM reads the reward and the
+last action), seeds ``0..S-1``, are played on ``harlow-test`` (the held-out stimulus pool).
 :class:`HarlowJob` records the probability of selecting the rewarded stimulus at each trial
 for every snapshot of ``rnn:harlow``, the Bayes agent and the memoryless control, and for
 every run its accuracy on trials 2 and later; a run is *at ceiling* when that accuracy is at
@@ -44,7 +45,7 @@ def seed_run_name(layers: int, seed: int) -> str:
 def seed_jobs(out: Path, recipe: TrainSettings, seeds: int, device: str, threads: int | None) -> list[TrainJob]:
     """The training runs of every (layers, seed) but the agent itself (``runs/harlow.pt``, trained elsewhere)."""
     return [
-        TrainJob(out, seed_run_name(layers, seed), HARLOW, replace(recipe, seed=seed, layers=layers),
+        TrainJob(out, seed_run_name(layers, seed), HARLOW, replace(recipe, seed=seed, layers=layers, skip_inputs=layers > 1),
                  device=device, threads=threads)
         for layers in LAYERS for seed in range(seeds) if (layers, seed) != (1, 0)
     ]
@@ -119,7 +120,10 @@ def section(out: Path, data: xr.Dataset) -> tuple[Path, list[str]]:
         row = data["reference_accuracy"].sel(agent=agent).values
         lines.append(f"| {agent} | {row[0]:.3f} | {float(mean_of_present(row[1:])):.3f} |")
     lines += ["", f"Runs of the recipe at ceiling (accuracy on trials 2+ at least {data.attrs['ceiling']:.0%}); "
-              "Wang: 26% of 100 one-LSTM seeds, 43% of 100 stacked ones.", "",
+              "Wang: 26% of 100 one-LSTM seeds, 43% of 100 stacked ones. The stacked agent's second LSTM reads the "
+              "first's output and the input (`--layers 2 --skip-inputs`), as Wang's second LSTM reads the reward and "
+              "the last action; a plain stack, whose second LSTM sees only the first's output, stayed at chance on "
+              "trials 2+ on all 3 seeds of the previous run of this page.", "",
               "| LSTMs | seeds | at ceiling | accuracy on trials 2+ by seed |", "|---|---|---|---|"]
     for n in data["layers"].values:
         values = later.sel(layers=n).values

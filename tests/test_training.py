@@ -42,6 +42,35 @@ def test_checkpoint_is_weights_only_and_loads_as_machines(trained):
         machines.load(f"{path}@7")
 
 
+def test_a_skip_input_stack_round_trips_and_its_upper_layer_reads_the_input(tmp_path):
+    from dataclasses import replace
+
+    from simlib.families import Policy
+    from simlib.machines import lstm_agent
+
+    settings = replace(TINY, steps=4, snapshot_every=2, layers=2, skip_inputs=True)
+    path = tmp_path / "stacked.pt"
+    payload = train_predictor(tasks.get("beta-bernoulli"), settings, path, progress=False)
+    assert payload["architecture"]["layers"] == 2 and payload["architecture"]["skip_inputs"] is True
+    assert payload["training"]["command"].endswith("--layers 2 --skip-inputs")
+    loaded = machines.load(str(path))
+    assert loaded.state_dim == 2 * 2 * TINY.hidden and isinstance(loaded.core, machines.lstm.SkipInputLSTM)
+    x = torch.rand(5, loaded.input_dim, dtype=torch.float64)
+    assert torch.equal(loaded.step(x, loaded.initial_state(5))[0],
+                       machines.load(str(path)).step(x, loaded.initial_state(5))[0])
+    plain, skip = (lstm_agent(3, Policy(2), 4, 0, 2, skip_inputs=flag) for flag in (False, True))
+    first_layers = [w for name, w in plain.core.named_parameters() if name.endswith("_l0")] + list(skip.core.cells[0].parameters())
+    with torch.no_grad():  # first layers that output nothing: h = o * tanh(c) = 0.5 * tanh(0)
+        for weight in first_layers:
+            weight.zero_()
+    inputs = torch.eye(3)
+    assert torch.allclose(plain.step(inputs, plain.initial_state(3))[0][0], plain.step(inputs, plain.initial_state(3))[0][1])
+    said = skip.step(inputs, skip.initial_state(3))[0]
+    assert not torch.allclose(said[0], said[1])  # the second layer still sees the input
+    with pytest.raises(SimlibError, match="skip_inputs needs a stack"):
+        TrainSettings(skip_inputs=True)
+
+
 def test_interrupted_run_resumes_to_the_same_weights(tmp_path, trained, resumes_exactly):
     def train(path, callback):
         return train_predictor(tasks.get("beta-bernoulli"), TINY, path, progress=False, callback=callback)

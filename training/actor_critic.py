@@ -205,7 +205,8 @@ class ActorCriticObjective:
 
     def __init__(self, task: Task, settings: ActorCriticSettings, device: torch.device) -> None:
         self.task, self.settings = task, settings
-        self.agent = lstm_agent(task.input_dim, task.output, settings.hidden, settings.seed, settings.layers).to(device)
+        self.agent = lstm_agent(task.input_dim, task.output, settings.hidden, settings.seed, settings.layers,
+                                settings.skip_inputs).to(device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(settings.seed + 1)
             self.privileged = settings.estimator == "expected"

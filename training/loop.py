@@ -70,11 +70,14 @@ def cpu_state(module: nn.Module) -> dict:
     return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
 
 
-def architecture_of(task: Task, hidden: int, layers: int = 1) -> dict:
+def architecture_of(task: Task, hidden: int, layers: int = 1, skip_inputs: bool = False) -> dict:
     """The checkpoint's architecture record of the LSTM agent of width ``hidden`` for ``task``
-    (``layers`` is recorded only when the LSTM is stacked, so one-layer records keep their form)."""
+    (``layers`` and ``skip_inputs`` are recorded only when the LSTM is stacked and its upper
+    layers read the input, so one-layer records keep their form)."""
     record = {"kind": "lstm", "input_dim": task.input_dim, "hidden": hidden, "output": task.output.config()}
-    return record if layers == 1 else {**record, "layers": layers}
+    if layers > 1:
+        record["layers"] = layers
+    return {**record, "skip_inputs": True} if skip_inputs else record
 
 
 def run_training(
@@ -100,7 +103,8 @@ def run_training(
         callback: called as ``callback(step, metrics)`` after every snapshot.
     """
     torch_device = resolve_device(device)
-    identity = {"task": task.config(), "architecture": architecture_of(task, settings.hidden, settings.layers), "settings": asdict(settings)}
+    architecture = architecture_of(task, settings.hidden, settings.layers, settings.skip_inputs)
+    identity = {"task": task.config(), "architecture": architecture, "settings": asdict(settings)}
     objective = objective_for(torch_device)
     payload = _resume_or_start(Path(out), identity, torch_device, objective, settings, task.name)
     if payload["training"]["finished"]:

@@ -38,6 +38,8 @@ class TrainSettings:
     eval_episodes: int = 500
     layers: int = 1
     """Stacked LSTM layers of width ``hidden`` (Wang's Harlow agents: 1 or 2)."""
+    skip_inputs: bool = False
+    """Stacked layers above the first also read the encoded input (Wang's two-LSTM agent)."""
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch", "hidden", "snapshot_every", "eval_episodes", "layers"):
@@ -46,6 +48,8 @@ class TrainSettings:
         require_seed(self.seed, MAX_SEED)
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise SimlibError(f"lr must be a finite positive number, got {self.lr}")
+        if self.skip_inputs and self.layers < 2:
+            raise SimlibError("skip_inputs needs a stack: give layers of at least 2")
 
     @classmethod
     def from_record(cls, recorded: dict):
@@ -60,6 +64,7 @@ class TrainSettings:
             f"simlib train {task_name} --steps {self.steps} --batch {self.batch} --lr {self.lr} "
             f"--seed {self.seed} --hidden {self.hidden} --snapshot-every {self.snapshot_every}"
             + (f" --layers {self.layers}" if self.layers != 1 else "")
+            + (" --skip-inputs" if self.skip_inputs else "")
         )
 
 
@@ -98,7 +103,8 @@ class LogLossObjective:
 
     def __init__(self, task: Task, settings: TrainSettings, device: torch.device) -> None:
         self.task, self.batch = task, settings.batch
-        self.agent = lstm_agent(task.input_dim, task.output, settings.hidden, settings.seed, settings.layers).to(device)
+        self.agent = lstm_agent(task.input_dim, task.output, settings.hidden, settings.seed, settings.layers,
+                                settings.skip_inputs).to(device)
         self.auxiliary = torch.nn.Module()
         self.evaluator = _Evaluator(task, settings.eval_episodes, settings.seed, device)
         self.metrics = (self.evaluator.metric,)
