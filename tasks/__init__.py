@@ -18,7 +18,7 @@ from simlib.tasks.harlow import HarlowTask
 from simlib.tasks.maze import OneShotMaze
 from simlib.tasks.mdp import MDPTask
 from simlib.tasks.two_step import TwoStepTask
-from simlib.tasks.registry import from_config, get, label, names, register, summary
+from simlib.tasks.registry import current_config, from_config, get, label, names, register, summary
 
 __all__ = [
     "BanditTask",
@@ -37,6 +37,7 @@ __all__ = [
     "GammaNormal",
     "NormalGamma",
     "NormalNormal",
+    "current_config",
     "from_config",
     "get",
     "names",

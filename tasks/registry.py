@@ -186,6 +186,16 @@ def from_config(config: dict) -> Task:
     return get(name, **params)
 
 
+def current_config(config: dict) -> dict:
+    """A recorded task ``config()`` as today's task records it: parameters added since it was
+    written take their defaults, so an old checkpoint's task still matches; an unregistered or
+    unreadable record is returned as it is."""
+    try:
+        return from_config(config).config()
+    except (SimlibError, TypeError, ValueError):
+        return dict(config)
+
+
 def label(task: Task | dict) -> str:
     """A task's name with the parameters it changes from the registered default, so two priors
     never look alike in a report: ``"bernoulli-bandit (a=0.5, b=0.5)"``; the bare name for the

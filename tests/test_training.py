@@ -89,6 +89,15 @@ def test_a_finished_run_is_not_retrained_and_other_settings_are_refused(trained)
         train_predictor(tasks.get("beta-bernoulli-fair"), TINY, path, progress=False)
 
 
+def test_a_run_recorded_before_a_task_parameter_was_added_still_matches(tmp_path, trained):
+    path, _ = trained
+    written = torch.load(path, weights_only=True)
+    old = dict(written, task={k: v for k, v in written["task"].items() if k != "horizon"})  # as if horizon came later
+    torch.save(old, tmp_path / "old.pt")
+    again = train_predictor(tasks.get("beta-bernoulli"), TINY, tmp_path / "old.pt", progress=False)
+    assert again["training"]["finished"] and tasks.current_config(old["task"]) == tasks.get("beta-bernoulli").config()
+
+
 def test_every_prediction_family_trains(tmp_path):
     for name in ("dirichlet-categorical", "gamma-exponential", "normal-gamma"):
         payload = train_predictor(

@@ -22,6 +22,7 @@ from simlib.machines import read_checkpoint, save_checkpoint
 from simlib.machines.adapter import RecurrentMachine
 from simlib.random import make_generator
 from simlib.task import Task
+from simlib.tasks import current_config
 from simlib.threads import torch_threads
 from simlib.training.progress import Progress
 from simlib.training.schedule import warmup_cosine
@@ -120,7 +121,7 @@ def _resume_or_start(
         payload = read_checkpoint(out)
         settings_then = payload["training"].get("settings")
         recorded = {
-            "task": payload["task"],
+            "task": current_config(payload["task"]),
             "architecture": payload["architecture"],
             "settings": None if settings_then is None else asdict(type(settings).from_record(settings_then)),
         }

@@ -12,6 +12,7 @@ from pathlib import Path
 from simlib.machines.checkpoint import read_checkpoint
 from simlib.machines.zoo import shipped, zoo_path
 from simlib.task import Task
+from simlib.tasks import current_config
 from simlib.training.predictor import TrainSettings
 from simlib.training.trainers import trainer_for
 
@@ -44,7 +45,7 @@ def _shipped_settings(task: Task) -> TrainSettings | None:
     if task.name not in shipped():
         return None
     payload = read_checkpoint(zoo_path(task.name))
-    if payload["task"] != task.config():
+    if current_config(payload["task"]) != task.config():
         return None
     return settings_class(task).from_record(payload["training"]["settings"])
 
