@@ -332,7 +332,7 @@ def fsm_command(
         require_writable_file(out)
     from simlib import tasks as task_registry
     from simlib.cli.report_text import fsm_text
-    from simlib.fsm import extract_on_task, write_graph
+    from simlib.fsm import extract_on_task, finite_task, write_graph
 
     chosen = _task(task)
     (machine,) = _load_all([spec], chosen)
@@ -342,8 +342,7 @@ def fsm_command(
     )
     if out is not None:
         write_graph(extraction.minimal if minimised else extraction.machine, out)
-    on = machine.task.alphabet_task() if hasattr(machine.task, "alphabet_task") else machine.task
-    typer.echo(fsm_text(spec, task_registry.label(on), extraction.summary(), out, minimised))
+    typer.echo(fsm_text(spec, task_registry.label(finite_task(machine.task)), extraction.summary(), out, minimised))
 
 
 @app.command("injectivity")

@@ -22,6 +22,7 @@ from simlib.fsm import (
     counterexample,
     disagreement,
     extract_on_task,
+    finite_task,
     greedy_outputs,
     last_outputs,
     outputs_match,
@@ -160,8 +161,7 @@ def _own_decisions(network, bayes, task: Task, episodes: int) -> dict:
     word = None
     if outside.any():
         episode, step = min(zip(*np.nonzero(outside)), key=lambda pair: (pair[1], pair[0]))
-        finite = task.alphabet_task() if hasattr(task, "alphabet_task") else task
-        alphabet, labels = finite.input_alphabet()
+        alphabet, labels = finite_task(task).input_alphabet()
         inputs = task.stamp_time(torch.from_numpy(traces["input"].values[episode, : step + 1]), 0).numpy()
         word = [labels[k] for k in symbolise(inputs[None], alphabet)[0][1:]]
     return {"decisions": int(outside.size), "outside": int(outside.sum()), "optimal_share": float(1.0 - outside.mean()),

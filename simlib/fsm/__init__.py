@@ -1,7 +1,7 @@
 """Finite Mealy machines on integer arrays: extraction, minimisation, simulation, bisimulation."""
 
 from simlib.fsm.extract import QuantisedMealy, extract_exact, extract_quantised, symbolise
-from simlib.fsm.from_task import Extraction, extract_on_task, outputs_on_word
+from simlib.fsm.from_task import Extraction, extract_on_task, finite_task, outputs_on_word
 from simlib.fsm.graph import from_networkx, to_networkx, write_graph
 from simlib.fsm.mealy import FiniteMealy
 from simlib.fsm.minimise import minimise
@@ -29,6 +29,7 @@ __all__ = [
     "extract_exact",
     "extract_on_task",
     "extract_quantised",
+    "finite_task",
     "from_networkx",
     "greedy_outputs",
     "greedy_view",

@@ -97,12 +97,16 @@ def extract_exact(
     clocked = stamp is not None or allowed is not None
     after = _successor_table(follows, n_inputs)
 
-    def identity(vector: np.ndarray, at: int, last: int) -> tuple[int, int, bytes]:
-        """What identifies a state: its rounded vector, with a clock the level it is at, and
-        with ``follows`` the symbol it was reached on."""
-        return (at if clocked else 0, last if follows is not None else -1, vector.tobytes())
+    def identity(key: np.ndarray, at: int) -> tuple[int, bytes]:
+        """What identifies a state: its key (rounded vector, and with ``follows`` the symbol it
+        was reached on), and with a clock the level it is at."""
+        return (at if clocked else 0, key.tobytes())
 
-    index = {identity(_round(_as_numpy(start[0], np.float64), decimals), 0, -1): 0}
+    def keyed(vectors: np.ndarray, reached_on: np.ndarray) -> np.ndarray:
+        rounded = _round(vectors, decimals)
+        return rounded if follows is None else np.concatenate([rounded, reached_on[:, None].astype(np.float64)], axis=1)
+
+    index = {identity(keyed(_as_numpy(start[:1], np.float64), np.array([-1]))[0], 0): 0}
     states, depths, lasts = [start[0]], [0], [-1]
     successor_rows, output_rows = [], []
     frontier, level, end = [0], 0, -2
@@ -116,28 +120,22 @@ def extract_exact(
         y, s_next = machine.step(rows.repeat(len(frontier), 1), batch)
         use = (usable[None, :] & after[[lasts[i] for i in frontier]]).ravel()
         where = np.flatnonzero(use)
-        reached_on = where % n_inputs
-        rounded = _round(_as_numpy(s_next, np.float64)[use], decimals)
-        if follows is not None:
-            rounded = np.concatenate([rounded, reached_on[:, None].astype(np.float64)], axis=1)
-        keys, ids = _unique_rows_in_order(rounded)
+        keys, ids = _unique_rows_in_order(keyed(_as_numpy(s_next, np.float64)[use], where % n_inputs))
         first = where[np.unique(ids, return_index=True)[1]] if len(where) else where
         known = np.empty(len(keys), dtype=np.int64)
         frontier = []
         for u, key in enumerate(keys):
-            last = int(first[u] % n_inputs)
-            key = key[:-1] if follows is not None else key
-            state = index.get(identity(key, level + 1, last))
+            state = index.get(identity(key, level + 1))
             if state is None and level < depth:
                 if len(states) >= max_states:
                     raise TooManyStates(
                         f"exact extraction passed max_states={max_states} at depth {level + 1}; "
                         "lower the depth or raise max_states"
                     )
-                state = index[identity(key, level + 1, last)] = len(states)
+                state = index[identity(key, level + 1)] = len(states)
                 states.append(s_next[first[u]])
                 depths.append(level + 1)
-                lasts.append(last)
+                lasts.append(int(first[u] % n_inputs))
                 frontier.append(state)
             known[u] = end if state is None else state
         successors = np.full(len(use), -1, dtype=np.int64)

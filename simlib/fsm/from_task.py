@@ -51,6 +51,12 @@ class Extraction:
         }
 
 
+def finite_task(task: Task) -> Task:
+    """The task a finite machine is taken on: ``task.alphabet_task()`` where the task's alphabet
+    covers only some of its episodes (Harlow: one stimulus pair), else ``task`` itself."""
+    return task.alphabet_task() if hasattr(task, "alphabet_task") else task
+
+
 def extract_on_task(
     machine: StateMachine,
     task: Task,
@@ -91,8 +97,7 @@ def extract_on_task(
         raise SimlibError(f"task {task.name!r} has no finite input alphabet, so it has no finite machine")
     if isinstance(max_states, bool) or not isinstance(max_states, int) or max_states < 1:
         raise SimlibError(f"max_states must be a positive integer, got {max_states!r}")
-    if hasattr(task, "alphabet_task"):
-        task = task.alphabet_task()
+    task = finite_task(task)
     alphabet, labels = task.input_alphabet()
     stamp, allowed = getattr(task, "stamp_time", None), getattr(task, "symbols_at", None)
     follows = getattr(task, "symbols_after", None)
@@ -149,8 +154,7 @@ def outputs_on_word(machine: StateMachine, task: Task, word: Sequence[str]) -> n
     ``word`` (labels of the task's input alphabet, each stamped with its step where the inputs
     carry a clock): ``[len(word), output_dim]`` float64. A quantised machine's counterexample is
     checked against the network this way."""
-    if hasattr(task, "alphabet_task"):
-        task = task.alphabet_task()
+    task = finite_task(task)
     alphabet, labels = task.input_alphabet()
     stamp = getattr(task, "stamp_time", None)
     unknown = [label for label in word if label not in labels]
