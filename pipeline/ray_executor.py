@@ -83,7 +83,7 @@ class RayExecutor:
             outcomes[job.id] = self._outcome(ray, done, submitted, log)
             if outcomes[job.id].status == "failed":
                 failures.append(job.id)
-            self._progress(log, job, outcomes, len(running), len(jobs), started)
+            self._progress(log, job, outcomes, self._running(ray, running), len(jobs), started)
         if failures:
             raise first_failure(outcomes, failures)
         return outcomes
@@ -120,15 +120,31 @@ class RayExecutor:
             log(line)
         return Outcome("ran" if did_work else "cached", seconds)
 
+    def _running(self, ray, in_flight: dict) -> tuple[int, int]:
+        """``(running, queued)`` of the submitted jobs: the oldest ones that fit in the CPUs Ray
+        reports busy run, the rest wait for resources."""
+        busy = float(ray.cluster_resources().get("CPU", 0.0)) - float(ray.available_resources().get("CPU", 0.0))
+        running = 0
+        for job, _ in sorted(in_flight.values(), key=lambda entry: entry[1]):
+            busy -= self.resources(job, 0.0)["num_cpus"]
+            if busy < -1e-9:
+                break
+            running += 1
+        return running, len(in_flight) - running
+
     @staticmethod
-    def _progress(log: Log, job: Job, outcomes: dict[str, Outcome], running: int, total: int, started: float) -> None:
-        """One line per job that did work or failed: finished, running and failed counts, elapsed and remaining time."""
+    def _progress(log: Log, job: Job, outcomes: dict[str, Outcome], in_flight: tuple[int, int], total: int,
+                  started: float) -> None:
+        """One line per job that did work or failed: finished, running, queued and failed counts,
+        elapsed time and the time left at the pace of the jobs that did work so far."""
         outcome = outcomes[job.id]
         if outcome.status == "cached":
             return
         finished = sum(o.status in ("ran", "cached") for o in outcomes.values())
+        worked = sum(o.status in ("ran", "failed") for o in outcomes.values())
         failed = sum(o.status == "failed" for o in outcomes.values())
         elapsed = time.perf_counter() - started
-        left = elapsed / max(1, finished) * (total - len(outcomes))
-        log(f"[{finished}/{total} done, {running} running, {failed} failed] {job.id} {outcome.status} in "
-            f"{outcome.seconds:.0f} s; {elapsed:.0f} s elapsed, about {left:.0f} s left")
+        left = elapsed / max(1, worked) * (total - len(outcomes))
+        running, queued = in_flight
+        log(f"[{finished}/{total} done, {running} running, {queued} queued, {failed} failed] {job.id} {outcome.status} "
+            f"in {outcome.seconds:.0f} s; {elapsed:.0f} s elapsed, about {left:.0f} s left")

@@ -98,7 +98,9 @@ class MazeJob(DatasetJob):
 
 def section(out: Path, data: xr.Dataset) -> tuple[Path, list[str]]:
     """Figure 7 (``figure7.png``) and the page's lines about it."""
-    labelled = data.assign_coords(hit=[f"hit {int(k)}" for k in data["hit"].values])
+    first = data["reached"].isel(hit=0).values
+    labelled = data.assign_coords(hit=[f"hit {int(k)}" for k in data["hit"].values],
+                                  agent=[f"{agent} ({share:.0%} reach a goal)" for agent, share in zip(data["agent"].values, first)])
     top = float(np.nanmax(data["latency"].values + data["latency_se"].values)) * 1.1
     figure = grouped_bars(labelled["latency"], labelled["latency_se"], "Figure 7: steps to the goal, first hit and later",
                           "latency (steps)", ylim=(0.0, top))

@@ -290,5 +290,5 @@ def _page(out: Path, provenance: dict, rows, matrix, opt_row, choices, regressio
             f"{_fmt(c['d_s_opt_to_rnn'])} | {_fmt(c['d_o_opt_to_rnn'])} | {_fmt(c['shuffled_d_s_rnn_to_opt'])} |"
         )
     lines += ["", "![behaviour and simulation](simulation.png)", "", "Data: `regret.csv`, `cross.csv`, `compare.csv`, `fit.csv`, `curves/*/*.nc`, `raster.nc`, "
-              "`choices.nc`, `fit.nc`, `stays.nc`, `harlow.nc`, `maze.nc`.", ""]
+              "`choices.nc`, `fit.nc`, `stays.nc`, `harlow.nc`, `maze.nc`, `fsm-two-step.json`, `fsm-harlow.json`.", ""]
     return "\n".join(lines)

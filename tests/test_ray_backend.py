@@ -52,7 +52,8 @@ def test_a_quick_reproduction_on_ray_gives_exactly_the_in_process_results(local_
         assert all(torch.equal(first[key], second[key]) for key in first)
     progress = [line for line in lines if line.startswith("[")]
     assert progress and all("running" in line and "failed" in line and "left" in line for line in progress)
-    assert "[8/8 done, 0 running, 0 failed]" in progress[-1]
+    assert "[8/8 done, 0 running, 0 queued, 0 failed]" in progress[-1]
+    assert all(int(line.split(" running")[0].split(", ")[-1]) <= 2 for line in progress)
 
 
 def test_a_failing_job_on_ray_surfaces_its_own_error_and_skips_what_depends_on_it(local_ray, tmp_path):
